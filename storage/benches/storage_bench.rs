@@ -1,0 +1,179 @@
+//! Storage benchmark (`cargo bench -p cairn-storage`): ingests Jetstream-shaped events and
+//! prints ingest rate, on-disk size per index family against raw JSON, point-lookup latency,
+//! single-column scan rate and selective search-index lookup latency.
+//!
+//! `CAIRN_BENCH_DOCS` sets the number of documents (default 1,000,000);
+//! `CAIRN_BENCH_SHARDS` the shard count (default 2).
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use arrow_array::{Array, Int64Array};
+use cairn_storage::synth::{EventGen, SplitMix};
+use cairn_storage::{
+    CollectionConfig, ColumnOutput, ColumnSpec, IndexPredicate, ScanOptions, Store, StoreOptions, Value, ValueType, WriteOp,
+};
+
+fn env_or(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; anything else (e.g. `cargo test --benches`) just checks it runs.
+    let quick = !std::env::args().any(|a| a == "--bench");
+    let docs = env_or("CAIRN_BENCH_DOCS", if quick { 20_000 } else { 1_000_000 });
+    let shards = env_or("CAIRN_BENCH_SHARDS", 2) as u32;
+    let users = (docs / 10).max(10);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Store::open(dir.path(), StoreOptions { cache_bytes: 1 << 30 }).expect("open store");
+    let coll = store.create_collection("commons", "events", CollectionConfig { shards, ..Default::default() }).expect("create");
+
+    // Ingest: JSON text → parsed documents → durable writes, in batches of 1,000.
+    let mut gen = EventGen::new(42, users);
+    let mut raw_bytes = 0u64;
+    let mut ids = Vec::with_capacity(docs as usize);
+    let mut ingest = Duration::ZERO;
+    let mut written = 0;
+    while written < docs {
+        let n = 1000.min(docs - written);
+        let lines: Vec<String> = (0..n)
+            .map(|i| {
+                let line = gen.next_json();
+                let id = format!("ev{:08}", written + i);
+                let line = format!(r#"{{"_id":"{id}",{}"#, &line[1..]);
+                raw_bytes += line.len() as u64 + 1;
+                ids.push(id);
+                line
+            })
+            .collect();
+        let t = Instant::now();
+        let ops: Vec<WriteOp> = lines.iter().map(|l| WriteOp::Insert(Value::from_json_str(l).expect("valid JSON"))).collect();
+        for r in coll.write(ops) {
+            r.expect("write");
+        }
+        ingest += t.elapsed();
+        written += n;
+    }
+    println!("documents: {docs}, shards: {shards}, users: {users}");
+    println!("ingest: {:.0} docs/s ({:.2} s)", docs as f64 / ingest.as_secs_f64(), ingest.as_secs_f64());
+
+    let t = Instant::now();
+    coll.compact().expect("compact");
+    println!("full compaction: {:.2} s", t.elapsed().as_secs_f64());
+    let raw_per_doc = raw_bytes as f64 / docs as f64;
+    let sizes = coll.size_report();
+    let total: u64 = sizes.iter().map(|f| f.sst_bytes).sum();
+    println!(
+        "raw JSON: {raw_per_doc:.1} bytes/doc; on disk after compaction: {:.1} bytes/doc ({:.2}x raw)",
+        total as f64 / docs as f64,
+        total as f64 / raw_bytes as f64
+    );
+    for f in &sizes {
+        println!("  {:<7} {:>8.1} bytes/doc", f.family, f.sst_bytes as f64 / docs as f64);
+    }
+
+    // Point lookups by _id (warm: one pass first).
+    let mut rng = SplitMix::new(7);
+    let sample: Vec<&String> = (0..20_000).map(|_| &ids[rng.below(docs) as usize]).collect();
+    for id in &sample {
+        black_box(coll.get(id).expect("get"));
+    }
+    let mut lat: Vec<Duration> = sample
+        .iter()
+        .map(|id| {
+            let t = Instant::now();
+            let d = coll.get(id).expect("get");
+            let e = t.elapsed();
+            assert!(d.is_some());
+            e
+        })
+        .collect();
+    lat.sort();
+    println!("point lookup by _id: p50 {:?}, p99 {:?}", percentile(&lat, 0.5), percentile(&lat, 0.99));
+
+    // One-column scan of an int column over every shard.
+    let opts = ScanOptions {
+        columns: vec![ColumnSpec { path: "time_us".into(), output: ColumnOutput::Typed(ValueType::Int) }],
+        ..Default::default()
+    };
+    let mut best = f64::MAX;
+    for _ in 0..5 {
+        let t = Instant::now();
+        let mut values = 0u64;
+        let mut sum = 0i64;
+        for snap in coll.snapshot() {
+            for batch in snap.scan(&opts).expect("scan") {
+                let batch = batch.expect("batch");
+                let col = batch.column(0).as_any().downcast_ref::<Int64Array>().expect("int64");
+                values += (col.len() - col.null_count()) as u64;
+                sum = sum.wrapping_add(col.values().iter().sum::<i64>());
+            }
+        }
+        black_box(sum);
+        assert_eq!(values, docs);
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    println!("int column scan (time_us): {:.1} M values/s ({:.1} ms)", docs as f64 / best / 1e6, best * 1e3);
+
+    // Selective search-index lookups: one user's events (equality on did), then fetch 3 columns.
+    let fetch_opts = ScanOptions {
+        columns: vec![
+            ColumnSpec { path: "time_us".into(), output: ColumnOutput::Typed(ValueType::Int) },
+            ColumnSpec { path: "commit.collection".into(), output: ColumnOutput::Typed(ValueType::String) },
+            ColumnSpec { path: "commit.record.subject".into(), output: ColumnOutput::Encoded },
+        ],
+        ..Default::default()
+    };
+    let mut lookup = Vec::new();
+    let mut with_fetch = Vec::new();
+    let mut matched = 0u64;
+    let snaps = coll.snapshot();
+    for u in 0..2000u64 {
+        let did = EventGen::did((u * 7919) % users);
+        let pred = IndexPredicate::Eq { path: "did".into(), value: Value::String(did) };
+        let t = Instant::now();
+        let sets: Vec<_> = snaps.iter().map(|s| s.lookup(&pred).expect("lookup")).collect();
+        lookup.push(t.elapsed());
+        for (s, set) in snaps.iter().zip(&sets) {
+            matched += set.len();
+            black_box(s.fetch(set, &fetch_opts).expect("fetch"));
+        }
+        with_fetch.push(t.elapsed());
+    }
+    lookup.sort();
+    with_fetch.sort();
+    println!(
+        "selective lookup (did = ?, {:.1} docs avg): index p50 {:?} p99 {:?}; with 3-column fetch p50 {:?} p99 {:?}",
+        matched as f64 / 2000.0,
+        percentile(&lookup, 0.5),
+        percentile(&lookup, 0.99),
+        percentile(&with_fetch, 0.5),
+        percentile(&with_fetch, 0.99)
+    );
+
+    // Range-index lookup: a narrow time window.
+    let mut range_lat = Vec::new();
+    for i in 0..1000i64 {
+        let lo = 1_732_206_349_000_000 + i * 1000 * (docs as i64 / 1000);
+        let pred = IndexPredicate::Range {
+            path: "time_us".into(),
+            lower: std::ops::Bound::Included(Value::Int(lo)),
+            upper: std::ops::Bound::Excluded(Value::Int(lo + 10_000)),
+        };
+        let t = Instant::now();
+        for s in &snaps {
+            black_box(s.lookup(&pred).expect("range"));
+        }
+        range_lat.push(t.elapsed());
+    }
+    range_lat.sort();
+    println!(
+        "range lookup (10 ms window of time_us): p50 {:?} p99 {:?}",
+        percentile(&range_lat, 0.5),
+        percentile(&range_lat, 0.99)
+    );
+}

@@ -1,0 +1,152 @@
+//! The index entries one document contributes: smart-schema (path, type) pairs, search-index
+//! values, column values and row fragments. Writers diff the entries of a document's old and
+//! new versions and touch only what changed.
+
+use crate::path::{push_elements, push_field};
+use crate::value::codec::encode_value;
+use crate::value::keycode::{encode_key_into, tag};
+use crate::value::{Object, Value, ValueType};
+
+/// Index entries of one document, each list sorted and free of duplicates.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct DocEntries {
+    /// (path id, type) for every value at every path, arrays' elements under `*`.
+    pub types: Vec<(u32, ValueType)>,
+    /// (path id, key-encoded scalar value) for the search index; array elements individually.
+    pub values: Vec<(u32, Vec<u8>)>,
+    /// (path id, codec-encoded value) for the column index: scalars and whole arrays at paths
+    /// not under an array.
+    pub columns: Vec<(u32, Vec<u8>)>,
+}
+
+impl DocEntries {
+    /// Computes the entries of `doc`, resolving path text to ids with `path_id`.
+    pub fn of(doc: &Object, path_id: &mut impl FnMut(&str) -> u32) -> DocEntries {
+        let mut out = DocEntries::default();
+        let mut path = String::new();
+        for (k, v) in doc {
+            push_field(&mut path, true, k);
+            walk(v, &mut path, false, path_id, &mut out);
+            path.clear();
+        }
+        out.types.sort_unstable();
+        out.types.dedup();
+        out.values.sort_unstable();
+        out.values.dedup();
+        out.columns.sort_unstable_by_key(|(id, _)| *id);
+        out
+    }
+
+    /// Distinct path ids present in the document.
+    pub fn paths(&self) -> impl Iterator<Item = u32> + '_ {
+        let mut last = None;
+        self.types.iter().filter_map(move |(id, _)| {
+            if last == Some(*id) {
+                None
+            } else {
+                last = Some(*id);
+                Some(*id)
+            }
+        })
+    }
+}
+
+fn walk(v: &Value, path: &mut String, in_array: bool, path_id: &mut impl FnMut(&str) -> u32, out: &mut DocEntries) {
+    let id = path_id(path);
+    out.types.push((id, v.value_type()));
+    match v {
+        Value::Object(o) => {
+            let len = path.len();
+            for (k, child) in o {
+                push_field(path, false, k);
+                walk(child, path, in_array, path_id, out);
+                path.truncate(len);
+            }
+        }
+        Value::Array(items) => {
+            if !in_array {
+                let mut enc = Vec::new();
+                encode_value(v, &mut enc);
+                out.columns.push((id, enc));
+            }
+            let len = path.len();
+            push_elements(path, false);
+            for item in items {
+                walk(item, path, true, path_id, out);
+            }
+            path.truncate(len);
+        }
+        scalar => {
+            let mut key = Vec::with_capacity(12);
+            encode_key_into(scalar, &mut key);
+            out.values.push((id, key));
+            if !in_array {
+                let mut enc = Vec::with_capacity(12);
+                encode_value(scalar, &mut enc);
+                out.columns.push((id, enc));
+            }
+        }
+    }
+}
+
+/// True when a key-encoded value belongs in the range index (numbers and times).
+pub fn is_rangeable_key(key: &[u8]) -> bool {
+    matches!(key.first(), Some(&(tag::NUMBER | tag::DATE | tag::TIME | tag::DATETIME | tag::TIMESTAMP)))
+}
+
+/// Items only in `old` and items only in `new` (both sorted ascending).
+pub fn diff_sorted<'a, T: Ord>(old: &'a [T], new: &'a [T]) -> (Vec<&'a T>, Vec<&'a T>) {
+    let (mut gone, mut came) = (Vec::new(), Vec::new());
+    let (mut i, mut j) = (0, 0);
+    loop {
+        match (old.get(i), new.get(j)) {
+            (Some(a), Some(b)) if a == b => {
+                i += 1;
+                j += 1;
+            }
+            (Some(a), Some(b)) if a < b => {
+                gone.push(a);
+                i += 1;
+            }
+            (Some(a), None) => {
+                gone.push(a);
+                i += 1;
+            }
+            (_, Some(b)) => {
+                came.push(b);
+                j += 1;
+            }
+            (None, None) => return (gone, came),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    #[test]
+    fn arrays_index_elements_and_column_whole() {
+        let doc = Value::from_json_str(r#"{"a":{"b":[1,"x",1]},"c":null}"#).unwrap();
+        let mut ids: HashMap<String, u32> = HashMap::new();
+        let e = DocEntries::of(doc.as_object().unwrap(), &mut |p: &str| {
+            let n = ids.len() as u32;
+            *ids.entry(p.to_owned()).or_insert(n)
+        });
+        let id = |p: &str| ids[p];
+        assert!(e.types.contains(&(id("a.b.*"), ValueType::Int)));
+        assert!(e.types.contains(&(id("a.b"), ValueType::Array)));
+        assert!(e.types.contains(&(id("c"), ValueType::Null)));
+        assert_eq!(e.values.iter().filter(|(p, _)| *p == id("a.b.*")).count(), 2);
+        assert!(e.columns.iter().any(|(p, _)| *p == id("a.b")));
+        assert!(!e.columns.iter().any(|(p, _)| *p == id("a.b.*")));
+        assert_eq!(e.paths().count(), 4);
+    }
+
+    #[test]
+    fn diff_reports_both_sides() {
+        let (gone, came) = diff_sorted(&[1, 2, 4], &[2, 3, 5]);
+        assert_eq!((gone, came), (vec![&1, &4], vec![&3, &5]));
+    }
+}

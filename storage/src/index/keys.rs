@@ -1,0 +1,120 @@
+//! Key layouts of a shard's column families. All integers are big-endian so keys sort by them.
+//!
+//! - `rows`: `doc | top-level field name` → codec value (a document's fragments are adjacent)
+//! - `cols`: `path id | chunk number` → column chunk
+//! - `search`: `V | path id | key-encoded value` → posting list; `X | path id` → posting list of
+//!   documents holding the path; `A` → posting list of all live documents
+//! - `range`: `path id | key-encoded value | doc` → empty (numbers and times only)
+//! - `meta`: `I | _id` → doc; `E | event time | doc` → empty (retention); `P | path` → path id;
+//!   `T | path id | type` → count (merge-added); `S` → shard state
+
+/// Column family names.
+pub mod cf {
+    pub const ROWS: &str = "rows";
+    pub const COLS: &str = "cols";
+    pub const SEARCH: &str = "search";
+    pub const RANGE: &str = "range";
+    pub const META: &str = "meta";
+    /// Every family, in report order.
+    pub const ALL: [&str; 5] = [ROWS, COLS, SEARCH, RANGE, META];
+}
+
+/// Row-index key of one fragment.
+pub fn row_key(doc: u32, field: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(4 + field.len());
+    k.extend_from_slice(&doc.to_be_bytes());
+    k.extend_from_slice(field.as_bytes());
+    k
+}
+
+/// Column chunk key.
+pub fn col_key(path: u32, chunk: u32) -> [u8; 8] {
+    let mut k = [0u8; 8];
+    k[..4].copy_from_slice(&path.to_be_bytes());
+    k[4..].copy_from_slice(&chunk.to_be_bytes());
+    k
+}
+
+/// Search-index key of one value's posting list.
+pub fn value_key(path: u32, value_key: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(5 + value_key.len());
+    k.push(b'V');
+    k.extend_from_slice(&path.to_be_bytes());
+    k.extend_from_slice(value_key);
+    k
+}
+
+/// Search-index key of the posting list of documents that hold `path`.
+pub fn exists_key(path: u32) -> [u8; 5] {
+    let mut k = [b'X'; 5];
+    k[1..].copy_from_slice(&path.to_be_bytes());
+    k
+}
+
+/// Search-index key of the posting list of all live documents.
+pub const ALL_DOCS_KEY: &[u8] = b"A";
+
+/// Range-index key.
+pub fn range_key(path: u32, value_key: &[u8], doc: u32) -> Vec<u8> {
+    let mut k = Vec::with_capacity(8 + value_key.len());
+    k.extend_from_slice(&path.to_be_bytes());
+    k.extend_from_slice(value_key);
+    k.extend_from_slice(&doc.to_be_bytes());
+    k
+}
+
+/// Meta key mapping `_id` to the document number.
+pub fn id_key(id: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(1 + id.len());
+    k.push(b'I');
+    k.extend_from_slice(id.as_bytes());
+    k
+}
+
+/// Meta key of the retention index.
+pub fn event_key(event_time: i64, doc: u32) -> [u8; 13] {
+    let mut k = [0u8; 13];
+    k[0] = b'E';
+    k[1..9].copy_from_slice(&((event_time as u64) ^ (1 << 63)).to_be_bytes());
+    k[9..].copy_from_slice(&doc.to_be_bytes());
+    k
+}
+
+/// Decodes an [`event_key`].
+pub fn parse_event_key(k: &[u8]) -> Option<(i64, u32)> {
+    if k.len() != 13 || k[0] != b'E' {
+        return None;
+    }
+    let t = u64::from_be_bytes(k[1..9].try_into().ok()?) ^ (1 << 63);
+    Some((t as i64, u32::from_be_bytes(k[9..].try_into().ok()?)))
+}
+
+/// Meta key of a path's id.
+pub fn path_key(path: &str) -> Vec<u8> {
+    let mut k = vec![b'P'];
+    k.extend_from_slice(path.as_bytes());
+    k
+}
+
+/// Meta key of a (path, type) document count.
+pub fn type_count_key(path: u32, t: u8) -> [u8; 6] {
+    let mut k = [b'T'; 6];
+    k[1..5].copy_from_slice(&path.to_be_bytes());
+    k[5] = t;
+    k
+}
+
+/// Meta key of the shard state (next document number, last sequence number).
+pub const STATE_KEY: &[u8] = b"S";
+
+/// The key just past every key starting with `prefix` (None when there is none).
+pub fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < 0xFF {
+            end.push(last + 1);
+            return Some(end);
+        }
+    }
+    None
+}

@@ -1,0 +1,211 @@
+//! Index lookups: predicates on field paths answered from the search and range indexes as
+//! sets of document numbers, which callers intersect and union.
+
+use std::ops::Bound;
+
+use roaring::RoaringBitmap;
+
+use super::ShardSnapshot;
+use crate::error::{Result, RocksContext, StorageError};
+use crate::index::keys::{self, cf, prefix_end};
+use crate::index::posting;
+use crate::value::keycode::{encode_key, encode_string_prefix, tag};
+use crate::value::Value;
+
+/// A predicate the indexes can answer. Paths are in text form (`a.b`, `tags.*`); a path
+/// through `*` matches when any array element matches.
+#[derive(Debug, Clone, PartialEq)]
+pub enum IndexPredicate {
+    /// Value equals (ints and floats compare numerically; other types strictly).
+    Eq { path: String, value: Value },
+    /// Value equals one of these.
+    In { path: String, values: Vec<Value> },
+    /// String value starts with `prefix`.
+    Prefix { path: String, prefix: String },
+    /// Value within bounds; both bounds must be of one type family (numbers, strings, …),
+    /// and only values of that family match.
+    Range { path: String, lower: Bound<Value>, upper: Bound<Value> },
+    /// Value is JSON null.
+    Null { path: String },
+    /// The path holds a value of any type (including null).
+    Defined { path: String },
+    /// The path is missing (undefined).
+    Undefined { path: String },
+    /// Every sub-predicate holds.
+    And(Vec<IndexPredicate>),
+    /// Some sub-predicate holds.
+    Or(Vec<IndexPredicate>),
+}
+
+impl ShardSnapshot {
+    /// Document numbers matching `pred`.
+    pub fn lookup(&self, pred: &IndexPredicate) -> Result<RoaringBitmap> {
+        match pred {
+            IndexPredicate::Eq { path, value } => self.lookup_eq(path, value),
+            IndexPredicate::In { path, values } => {
+                let mut out = RoaringBitmap::new();
+                for v in values {
+                    out |= self.lookup_eq(path, v)?;
+                }
+                Ok(out)
+            }
+            IndexPredicate::Prefix { path, prefix } => {
+                let Some(id) = self.path_id(path) else { return Ok(RoaringBitmap::new()) };
+                let mut p = Vec::new();
+                encode_string_prefix(prefix, &mut p);
+                let start = keys::value_key(id, &p);
+                let end = prefix_end(&start);
+                self.union_postings(&start, end)
+            }
+            IndexPredicate::Range { path, lower, upper } => self.lookup_range(path, lower, upper),
+            IndexPredicate::Null { path } => self.lookup_eq(path, &Value::Null),
+            IndexPredicate::Defined { path } => match self.path_id(path) {
+                Some(id) => self.posting(&keys::exists_key(id)),
+                None => Ok(RoaringBitmap::new()),
+            },
+            IndexPredicate::Undefined { path } => {
+                let mut all = self.all_docs()?;
+                if let Some(id) = self.path_id(path) {
+                    all -= self.posting(&keys::exists_key(id))?;
+                }
+                Ok(all)
+            }
+            IndexPredicate::And(preds) => {
+                let mut it = preds.iter();
+                let Some(first) = it.next() else { return self.all_docs() };
+                let mut acc = self.lookup(first)?;
+                for p in it {
+                    if acc.is_empty() {
+                        break;
+                    }
+                    acc &= self.lookup(p)?;
+                }
+                Ok(acc)
+            }
+            IndexPredicate::Or(preds) => {
+                let mut acc = RoaringBitmap::new();
+                for p in preds {
+                    acc |= self.lookup(p)?;
+                }
+                Ok(acc)
+            }
+        }
+    }
+
+    /// Number of documents whose `path` equals `value` (the posting size the planner costs with).
+    pub fn count_eq(&self, path: &str, value: &Value) -> Result<u64> {
+        let Some(id) = self.path_id(path) else { return Ok(0) };
+        let mut n = 0;
+        for k in equal_keys(value)? {
+            let search = self.shard().cf(cf::SEARCH);
+            if let Some(v) =
+                self.shard().db.get_pinned_cf_opt(search, keys::value_key(id, &k), &self.read_options()).ctx("reading posting")?
+            {
+                n += posting::len(&v)?;
+            }
+        }
+        Ok(n)
+    }
+
+    fn lookup_eq(&self, path: &str, value: &Value) -> Result<RoaringBitmap> {
+        let Some(id) = self.path_id(path) else { return Ok(RoaringBitmap::new()) };
+        let mut out = RoaringBitmap::new();
+        for k in equal_keys(value)? {
+            out |= self.posting(&keys::value_key(id, &k))?;
+        }
+        Ok(out)
+    }
+
+    fn union_postings(&self, start: &[u8], end: Option<Vec<u8>>) -> Result<RoaringBitmap> {
+        let mut it = self.shard().db.raw_iterator_cf_opt(self.shard().cf(cf::SEARCH), self.bounded(start, end));
+        it.seek(start);
+        let mut out = RoaringBitmap::new();
+        while let Some(v) = it.value() {
+            out |= posting::decode(v)?;
+            it.next();
+        }
+        it.status().ctx("scanning search index")?;
+        Ok(out)
+    }
+
+    fn lookup_range(&self, path: &str, lower: &Bound<Value>, upper: &Bound<Value>) -> Result<RoaringBitmap> {
+        let family = |b: &Bound<Value>| match b {
+            Bound::Included(v) | Bound::Excluded(v) => Some(type_family(v)),
+            Bound::Unbounded => None,
+        };
+        let fam = match (family(lower), family(upper)) {
+            (Some(a), Some(b)) if a != b => return Err(StorageError::InvalidArgument("range bounds of different types".into())),
+            (Some(a), _) | (None, Some(a)) => a,
+            (None, None) => return self.lookup(&IndexPredicate::Defined { path: path.to_owned() }),
+        };
+        let Some(id) = self.path_id(path) else { return Ok(RoaringBitmap::new()) };
+        let rangeable = matches!(fam, tag::NUMBER | tag::DATE | tag::TIME | tag::DATETIME | tag::TIMESTAMP);
+        // Keys are `[V] | path | value [| doc]`; the doc suffix (range family) or nothing
+        // (search family) follows the value, so 0xFF padding puts a bound after all of a value's keys.
+        let head = if rangeable { id.to_be_bytes().to_vec() } else { keys::value_key(id, &[]) };
+        let bound_key = |v: &Value, after: bool| {
+            let mut k = head.clone();
+            k.extend_from_slice(&encode_key(v));
+            if after {
+                k.extend_from_slice(&[0xFF; 5]);
+            }
+            k
+        };
+        let start = match lower {
+            Bound::Included(v) => bound_key(v, false),
+            Bound::Excluded(v) => bound_key(v, true),
+            Bound::Unbounded => [head.as_slice(), &[fam]].concat(),
+        };
+        let end = match upper {
+            Bound::Included(v) => bound_key(v, true),
+            Bound::Excluded(v) => bound_key(v, false),
+            // The family's tags end before the next family's first tag (bools span two tags).
+            Bound::Unbounded => [head.as_slice(), &[if fam == tag::FALSE { tag::TRUE + 1 } else { fam + 1 }]].concat(),
+        };
+        if start >= end {
+            return Ok(RoaringBitmap::new());
+        }
+        if !rangeable {
+            return self.union_postings(&start, Some(end));
+        }
+        let mut it = self.shard().db.raw_iterator_cf_opt(self.shard().cf(cf::RANGE), self.bounded(&start, Some(end)));
+        it.seek(&start);
+        let mut out = RoaringBitmap::new();
+        while let Some(k) = it.key() {
+            let doc = k.len().checked_sub(4).map(|at| u32::from_be_bytes([k[at], k[at + 1], k[at + 2], k[at + 3]]));
+            out.insert(doc.ok_or_else(|| crate::error::corrupt("range index", "short key"))?);
+            it.next();
+        }
+        it.status().ctx("scanning range index")?;
+        Ok(out)
+    }
+}
+
+/// The type tag shared by every key of a value's family (true and false share one).
+fn type_family(v: &Value) -> u8 {
+    match encode_key(v)[0] {
+        tag::TRUE => tag::FALSE,
+        t => t,
+    }
+}
+
+/// Key encodings equal to `value`: an int also matches the float of equal value and back.
+fn equal_keys(value: &Value) -> Result<Vec<Vec<u8>>> {
+    let mut out = vec![encode_key(value)];
+    match value {
+        Value::Int(i) => {
+            let f = *i as f64;
+            if f as i128 == *i as i128 {
+                out.push(encode_key(&Value::Float(f)));
+            }
+        }
+        Value::Float(f) if f.fract() == 0.0 && f.abs() < 9.2e18 => out.push(encode_key(&Value::Int(*f as i64))),
+        Value::Object(_) | Value::Array(_) => {
+            return Err(StorageError::InvalidArgument(
+                "objects and arrays are not in the search index; compare their fields".into(),
+            ))
+        }
+        _ => {}
+    }
+    Ok(out)
+}

@@ -1,0 +1,196 @@
+//! A shard: one RocksDB instance holding the converged index (row, column, search and range
+//! index families plus metadata) for the documents of a set of microshards.
+
+mod lookup;
+mod options;
+mod read;
+mod scan;
+mod verify;
+mod write;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use rocksdb::{ColumnFamily, DB};
+
+pub use lookup::IndexPredicate;
+pub use options::SharedResources;
+pub use read::ShardSnapshot;
+pub use scan::{ColumnOutput, ColumnSpec, ScanOptions};
+pub use verify::VerifyReport;
+pub use write::{Applied, ShardOp, WriteKind};
+
+use crate::error::{corrupt, Result, RocksContext, StorageError};
+use crate::index::keys::{cf, STATE_KEY};
+use crate::index::posting;
+use crate::value::ValueType;
+
+/// Field paths seen in a shard and their dense ids.
+#[derive(Debug, Default)]
+pub(crate) struct PathDict {
+    ids: HashMap<String, u32>,
+    names: Vec<String>,
+}
+
+impl PathDict {
+    pub(crate) fn id(&self, path: &str) -> Option<u32> {
+        self.ids.get(path).copied()
+    }
+
+    pub(crate) fn name(&self, id: u32) -> Option<&str> {
+        self.names.get(id as usize).map(String::as_str)
+    }
+
+    fn insert(&mut self, path: String, id: u32) {
+        if self.names.len() <= id as usize {
+            self.names.resize(id as usize + 1, String::new());
+        }
+        self.names[id as usize] = path.clone();
+        self.ids.insert(path, id);
+    }
+}
+
+/// Writer-owned state, persisted under [`STATE_KEY`] in every write batch.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct WriterState {
+    next_doc: u32,
+    last_seq: u64,
+}
+
+/// One shard of a collection.
+pub struct Shard {
+    db: DB,
+    paths: RwLock<PathDict>,
+    type_counts: RwLock<HashMap<(u32, ValueType), i64>>,
+    writer: Mutex<WriterState>,
+    doc_count: AtomicU64,
+}
+
+impl Shard {
+    /// Opens (creating if needed) the shard stored in `dir`.
+    pub fn open(dir: &Path, res: &SharedResources) -> Result<Arc<Shard>> {
+        let db = DB::open_cf_descriptors(&options::db_options(), dir, options::column_families(res))
+            .ctx(format!("opening shard {}", dir.display()))?;
+        let shard = Shard {
+            db,
+            paths: RwLock::default(),
+            type_counts: RwLock::default(),
+            writer: Mutex::default(),
+            doc_count: AtomicU64::new(0),
+        };
+        shard.load()?;
+        Ok(Arc::new(shard))
+    }
+
+    fn load(&self) -> Result<()> {
+        let meta = self.cf(cf::META);
+        let mut paths = PathDict::default();
+        for item in self.db.prefix_iterator_cf(meta, b"P") {
+            let (k, v) = item.ctx("loading paths")?;
+            if k.first() != Some(&b'P') {
+                break;
+            }
+            let name = String::from_utf8(k[1..].to_vec()).map_err(|_| corrupt("path dictionary", "not UTF-8"))?;
+            let id = u32::from_be_bytes(v.as_ref().try_into().map_err(|_| corrupt("path dictionary", "bad id"))?);
+            paths.insert(name, id);
+        }
+        let mut counts = HashMap::new();
+        for item in self.db.prefix_iterator_cf(meta, b"T") {
+            let (k, v) = item.ctx("loading statistics")?;
+            if k.first() != Some(&b'T') {
+                break;
+            }
+            let bad = || corrupt("statistics", "bad counter");
+            let id = u32::from_be_bytes(k.get(1..5).ok_or_else(bad)?.try_into().map_err(|_| bad())?);
+            let t = ValueType::from_u8(*k.get(5).ok_or_else(bad)?).ok_or_else(bad)?;
+            let n = i64::from_le_bytes(v.as_ref().try_into().map_err(|_| bad())?);
+            if n != 0 {
+                counts.insert((id, t), n);
+            }
+        }
+        let mut state = WriterState::default();
+        if let Some(v) = self.db.get_cf(meta, STATE_KEY).ctx("loading shard state")? {
+            if v.len() != 12 {
+                return Err(corrupt("shard state", "bad length"));
+            }
+            state.next_doc = u32::from_le_bytes(v[..4].try_into().map_err(|_| corrupt("shard state", "bad"))?);
+            state.last_seq = u64::from_le_bytes(v[4..].try_into().map_err(|_| corrupt("shard state", "bad"))?);
+        }
+        let all = match self.db.get_cf(self.cf(cf::SEARCH), crate::index::keys::ALL_DOCS_KEY).ctx("loading doc count")? {
+            Some(v) => posting::len(&v)?,
+            None => 0,
+        };
+        *self.paths.write().map_err(poisoned)? = paths;
+        *self.type_counts.write().map_err(poisoned)? = counts;
+        *self.writer.lock().map_err(poisoned)? = state;
+        self.doc_count.store(all, Ordering::Relaxed);
+        Ok(())
+    }
+
+    pub(crate) fn cf(&self, name: &str) -> &ColumnFamily {
+        // Every family is created at open, so the handle always exists.
+        self.db.cf_handle(name).unwrap_or_else(|| unreachable!("column family {name} is created at open"))
+    }
+
+    /// Number of live documents.
+    pub fn doc_count(&self) -> u64 {
+        self.doc_count.load(Ordering::Relaxed)
+    }
+
+    /// Highest sequence number this shard has made durable.
+    pub fn last_seq(&self) -> u64 {
+        self.writer.lock().map(|w| w.last_seq).unwrap_or(0)
+    }
+
+    /// Smart-schema counts: (path, type, number of documents), sorted by path then type.
+    pub fn type_counts(&self) -> Vec<(String, ValueType, u64)> {
+        let (Ok(counts), Ok(paths)) = (self.type_counts.read(), self.paths.read()) else {
+            return vec![];
+        };
+        let mut out: Vec<_> = counts
+            .iter()
+            .filter(|(_, n)| **n > 0)
+            .filter_map(|((id, t), n)| Some((paths.name(*id)?.to_owned(), *t, *n as u64)))
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// Flushes memtables and compacts every family fully (used by benchmarks and tests).
+    pub fn compact(&self) -> Result<()> {
+        for name in cf::ALL {
+            let h = self.cf(name);
+            self.db.flush_cf(h).ctx("flush")?;
+            let mut o = rocksdb::CompactOptions::default();
+            o.set_bottommost_level_compaction(rocksdb::BottommostLevelCompaction::Force);
+            self.db.compact_range_cf_opt(h, None::<&[u8]>, None::<&[u8]>, &o);
+        }
+        Ok(())
+    }
+
+    /// Flushes memtables to SST files.
+    pub fn flush(&self) -> Result<()> {
+        for name in cf::ALL {
+            self.db.flush_cf(self.cf(name)).ctx("flush")?;
+        }
+        Ok(())
+    }
+
+    /// Bytes on disk per index family (SST files) plus memtable bytes not yet flushed.
+    pub fn size_report(&self) -> Vec<(&'static str, u64, u64)> {
+        cf::ALL
+            .iter()
+            .map(|name| {
+                let h = self.cf(name);
+                let prop = |p: &str| self.db.property_int_value_cf(h, p).ok().flatten().unwrap_or(0);
+                (*name, prop("rocksdb.total-sst-files-size"), prop("rocksdb.cur-size-all-mem-tables"))
+            })
+            .collect()
+    }
+}
+
+pub(crate) fn poisoned<T>(_: T) -> StorageError {
+    StorageError::Poisoned
+}

@@ -1,0 +1,98 @@
+//! RocksDB options of a shard: one column family per index family, lz4 above the bottom level,
+//! zstd with a trained dictionary at the bottom, bloom filters where lookups are by exact key
+//! or by document prefix, merge operators for column chunks, posting lists and counters.
+
+use rocksdb::{BlockBasedOptions, Cache, ColumnFamilyDescriptor, DBCompressionType, Options, SliceTransform};
+
+use crate::index::keys::cf;
+use crate::index::{column, posting};
+
+/// Options shared by every shard of a store.
+#[derive(Clone)]
+pub struct SharedResources {
+    /// One block cache for all shards.
+    pub cache: Cache,
+}
+
+impl SharedResources {
+    /// Creates resources with a block cache of `cache_bytes`.
+    pub fn new(cache_bytes: usize) -> SharedResources {
+        SharedResources { cache: Cache::new_lru_cache(cache_bytes) }
+    }
+}
+
+/// Database-wide options.
+pub fn db_options() -> Options {
+    let mut o = Options::default();
+    o.create_if_missing(true);
+    o.create_missing_column_families(true);
+    o.set_max_background_jobs(2);
+    o.set_bytes_per_sync(1 << 20);
+    o.set_max_open_files(512);
+    o.set_keep_log_file_num(2);
+    o
+}
+
+/// Column family descriptors for a shard.
+pub fn column_families(res: &SharedResources) -> Vec<ColumnFamilyDescriptor> {
+    cf::ALL.iter().map(|name| ColumnFamilyDescriptor::new(*name, cf_options(name, res))).collect()
+}
+
+fn cf_options(name: &str, res: &SharedResources) -> Options {
+    let mut o = Options::default();
+    o.set_level_compaction_dynamic_level_bytes(true);
+    o.set_write_buffer_size(32 << 20);
+    o.set_compression_per_level(&[
+        DBCompressionType::Lz4,
+        DBCompressionType::Lz4,
+        DBCompressionType::Lz4,
+        DBCompressionType::Lz4,
+        DBCompressionType::Lz4,
+        DBCompressionType::Lz4,
+        DBCompressionType::Zstd,
+    ]);
+    o.set_bottommost_compression_type(DBCompressionType::Zstd);
+    // window_bits, level, strategy, max_dict_bytes: a 16 KiB dictionary trained per file.
+    o.set_bottommost_compression_options(-14, 3, 0, 16 << 10, true);
+    o.set_bottommost_zstd_max_train_bytes(100 * (16 << 10), true);
+
+    let mut t = BlockBasedOptions::default();
+    t.set_block_cache(&res.cache);
+    t.set_block_size(16 << 10);
+    t.set_cache_index_and_filter_blocks(true);
+    t.set_pin_l0_filter_and_index_blocks_in_cache(true);
+    match name {
+        cf::ROWS => {
+            // A document's fragments share its 4-byte document number: prefix bloom on it.
+            o.set_prefix_extractor(SliceTransform::create_fixed_prefix(4));
+            o.set_memtable_prefix_bloom_ratio(0.1);
+            t.set_bloom_filter(10.0, false);
+            t.set_whole_key_filtering(false);
+        }
+        cf::SEARCH => {
+            o.set_merge_operator("cairn.posting", posting::full_merge, posting::partial_merge);
+            t.set_bloom_filter(10.0, false);
+        }
+        cf::COLS => {
+            o.set_merge_operator("cairn.column", column::full_merge, column::partial_merge);
+            o.set_write_buffer_size(64 << 20);
+            t.set_block_size(64 << 10);
+        }
+        cf::META => {
+            o.set_merge_operator_associative("cairn.counter", counter_merge);
+            t.set_bloom_filter(10.0, false);
+        }
+        _ => {}
+    }
+    o.set_block_based_table_factory(&t);
+    o
+}
+
+/// Sums little-endian i64 counters.
+fn counter_merge(_key: &[u8], existing: Option<&[u8]>, operands: &rocksdb::MergeOperands) -> Option<Vec<u8>> {
+    let mut sum = 0i64;
+    for v in existing.into_iter().chain(operands) {
+        sum = sum.wrapping_add(i64::from_le_bytes(v.try_into().ok()?));
+    }
+    Some(sum.to_le_bytes().to_vec())
+}

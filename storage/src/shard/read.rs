@@ -1,0 +1,165 @@
+//! Snapshot-consistent reads of one shard: documents by `_id` or number, posting lists,
+//! statistics that need the data (distinct values).
+
+use std::mem::ManuallyDrop;
+use std::sync::Arc;
+
+use roaring::RoaringBitmap;
+use rocksdb::{ReadOptions, Snapshot};
+
+use super::Shard;
+use crate::error::{corrupt, Result, RocksContext};
+use crate::index::keys::{self, cf, prefix_end};
+use crate::index::posting;
+use crate::value::codec::decode_value_exact;
+use crate::value::Object;
+
+/// A consistent point-in-time view of one shard. Cheap to create; holds the shard open.
+pub struct ShardSnapshot {
+    // Declared before `shard`: the snapshot must be released while the database is open.
+    snap: ManuallyDrop<Snapshot<'static>>,
+    shard: Arc<Shard>,
+}
+
+impl Drop for ShardSnapshot {
+    fn drop(&mut self) {
+        // SAFETY: `snap` borrows `shard.db`, which `self.shard` keeps alive until after this
+        // runs; the snapshot is dropped exactly once, here.
+        unsafe { ManuallyDrop::drop(&mut self.snap) }
+    }
+}
+
+impl Shard {
+    /// Takes a snapshot of this shard.
+    pub fn snapshot(self: &Arc<Self>) -> ShardSnapshot {
+        let snap: Snapshot<'_> = self.db.snapshot();
+        // SAFETY: the snapshot only borrows `self.db`; the returned struct owns an `Arc` of the
+        // shard, so the database outlives the snapshot (see `Drop for ShardSnapshot`).
+        let snap: Snapshot<'static> = unsafe { std::mem::transmute::<Snapshot<'_>, Snapshot<'static>>(snap) };
+        ShardSnapshot { snap: ManuallyDrop::new(snap), shard: Arc::clone(self) }
+    }
+}
+
+impl ShardSnapshot {
+    /// The shard this snapshot reads.
+    pub fn shard(&self) -> &Arc<Shard> {
+        &self.shard
+    }
+
+    pub(crate) fn read_options(&self) -> ReadOptions {
+        let mut o = ReadOptions::default();
+        o.set_snapshot(&self.snap);
+        o
+    }
+
+    pub(crate) fn bounded(&self, lower: &[u8], upper: Option<Vec<u8>>) -> ReadOptions {
+        let mut o = self.read_options();
+        o.set_iterate_lower_bound(lower.to_vec());
+        if let Some(u) = upper {
+            o.set_iterate_upper_bound(u);
+        }
+        o
+    }
+
+    /// The document number of `_id`, if the document exists.
+    pub fn doc_number(&self, id: &str) -> Result<Option<u32>> {
+        let v = self
+            .shard
+            .db
+            .get_pinned_cf_opt(self.shard.cf(cf::META), keys::id_key(id), &self.read_options())
+            .ctx("reading _id index")?;
+        v.map(|v| Ok(u32::from_be_bytes(v.as_ref().try_into().map_err(|_| corrupt("_id index", "bad doc number"))?))).transpose()
+    }
+
+    /// The whole document with number `doc` (empty if it does not exist).
+    pub fn read_doc(&self, doc: u32) -> Result<Object> {
+        self.read_fields(doc, None)
+    }
+
+    /// The chosen top-level fields of document `doc` (all when `fields` is None): one prefix
+    /// scan of the row index.
+    pub fn read_fields(&self, doc: u32, fields: Option<&[&str]>) -> Result<Object> {
+        let prefix = doc.to_be_bytes();
+        let mut it = self.shard.db.raw_iterator_cf_opt(self.shard.cf(cf::ROWS), self.bounded(&prefix, prefix_end(&prefix)));
+        it.seek(prefix);
+        let mut out = Object::new();
+        while let (Some(k), Some(v)) = (it.key(), it.value()) {
+            let field = std::str::from_utf8(&k[4..]).map_err(|_| corrupt("row key", "not UTF-8"))?;
+            if fields.is_none_or(|f| f.contains(&field)) {
+                out.insert(field.to_owned(), decode_value_exact(v)?);
+            }
+            it.next();
+        }
+        it.status().ctx("scanning row index")?;
+        Ok(out)
+    }
+
+    /// The document with `_id`, if it exists.
+    pub fn get(&self, id: &str) -> Result<Option<Object>> {
+        match self.doc_number(id)? {
+            Some(doc) => Ok(Some(self.read_doc(doc)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Reads the posting list stored under a search-index key.
+    pub(crate) fn posting(&self, key: &[u8]) -> Result<RoaringBitmap> {
+        match self.shard.db.get_pinned_cf_opt(self.shard.cf(cf::SEARCH), key, &self.read_options()).ctx("reading posting list")? {
+            Some(v) => posting::decode(&v),
+            None => Ok(RoaringBitmap::new()),
+        }
+    }
+
+    /// Every live document number.
+    pub fn all_docs(&self) -> Result<RoaringBitmap> {
+        self.posting(keys::ALL_DOCS_KEY)
+    }
+
+    /// The id of a path in this shard, if any document ever held it.
+    pub fn path_id(&self, path: &str) -> Option<u32> {
+        self.shard.paths.read().ok()?.id(path)
+    }
+
+    /// Number of distinct scalar values at `path` (exact, by walking its search-index keys).
+    pub fn distinct_values(&self, path: &str) -> Result<u64> {
+        let Some(id) = self.path_id(path) else { return Ok(0) };
+        let prefix = keys::value_key(id, &[]);
+        let mut it = self.shard.db.raw_iterator_cf_opt(self.shard.cf(cf::SEARCH), self.bounded(&prefix, prefix_end(&prefix)));
+        it.seek(&prefix);
+        let mut n = 0;
+        while let Some(v) = it.value() {
+            if posting::len(v)? > 0 {
+                n += 1;
+            }
+            it.next();
+        }
+        it.status().ctx("scanning search index")?;
+        Ok(n)
+    }
+}
+
+impl ShardSnapshot {
+    /// `_id`s of documents whose event time is before `cutoff`, from the retention index.
+    pub fn expired_ids(&self, cutoff: i64) -> Result<Vec<String>> {
+        let start = b"E".to_vec();
+        let end = keys::event_key(cutoff, 0).to_vec();
+        let mut it = self.shard.db.raw_iterator_cf_opt(self.shard.cf(cf::META), self.bounded(&start, Some(end)));
+        it.seek(&start);
+        let mut docs = Vec::new();
+        while let Some(k) = it.key() {
+            let (_, doc) = keys::parse_event_key(k).ok_or_else(|| corrupt("retention index", "bad key"))?;
+            docs.push(doc);
+            it.next();
+        }
+        it.status().ctx("scanning retention index")?;
+        let mut ids = Vec::with_capacity(docs.len());
+        for doc in docs {
+            if let Some(crate::value::Value::String(id)) =
+                self.read_fields(doc, Some(&[crate::document::ID_FIELD]))?.remove(crate::document::ID_FIELD)
+            {
+                ids.push(id);
+            }
+        }
+        Ok(ids)
+    }
+}

@@ -1,0 +1,398 @@
+//! Column reads as Arrow record batches: a scan over column chunks (wide reads, one batch per
+//! chunk of document numbers) and a fetch by document number from the row index (selective
+//! reads). Both produce the same schema, so callers can pick either per query.
+
+use std::sync::Arc;
+
+use arrow_array::builder::{BinaryBuilder, BooleanBuilder, StringBuilder};
+use arrow_array::types::{Date32Type, Float64Type, Int64Type, Time64MicrosecondType, TimestampMicrosecondType};
+use arrow_array::{ArrayRef, PrimitiveArray, RecordBatch, UInt32Array};
+use arrow_buffer::{Buffer, NullBufferBuilder, ScalarBuffer};
+use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use roaring::RoaringBitmap;
+
+use super::ShardSnapshot;
+use crate::error::{Result, RocksContext, StorageError};
+use crate::index::column::{chunk_of, ChunkView, CHUNK_BITS};
+use crate::index::keys::{self, cf};
+use crate::path::FieldPath;
+use crate::value::codec::encode_value;
+use crate::value::{Value, ValueType};
+
+/// How a column's values come out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnOutput {
+    /// Values of this scalar type as the matching Arrow type; other types and missing values
+    /// become null.
+    Typed(ValueType),
+    /// Every value, codec-encoded, as Arrow binary ([`crate::value::codec::decode_value`]
+    /// reads it); a missing (undefined) value is null, a JSON null is an encoded null.
+    Encoded,
+}
+
+/// One column to read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnSpec {
+    /// Field path in text form; must not pass through `*`.
+    pub path: String,
+    /// Output representation.
+    pub output: ColumnOutput,
+}
+
+/// What to read.
+#[derive(Debug, Clone, Default)]
+pub struct ScanOptions {
+    /// Columns, in output order.
+    pub columns: Vec<ColumnSpec>,
+    /// Restrict to these document numbers (intersected with the live documents).
+    pub docs: Option<RoaringBitmap>,
+    /// Prepend a `_doc_number` UInt32 column.
+    pub with_doc_number: bool,
+}
+
+impl ScanOptions {
+    /// The Arrow schema of every batch these options produce.
+    pub fn schema(&self) -> Result<SchemaRef> {
+        let mut fields = Vec::with_capacity(self.columns.len() + 1);
+        if self.with_doc_number {
+            fields.push(Field::new("_doc_number", DataType::UInt32, false));
+        }
+        for c in &self.columns {
+            fields.push(Field::new(&c.path, arrow_type(c.output)?, true));
+        }
+        Ok(Arc::new(Schema::new(fields)))
+    }
+
+    fn parsed_paths(&self) -> Result<Vec<FieldPath>> {
+        self.columns
+            .iter()
+            .map(|c| {
+                let p = FieldPath::parse(&c.path)?;
+                if p.has_elements() {
+                    return Err(StorageError::InvalidArgument(format!(
+                        "column '{}' passes through array elements; read the array column and unnest it",
+                        c.path
+                    )));
+                }
+                Ok(p)
+            })
+            .collect()
+    }
+}
+
+/// The Arrow type of a column output.
+pub fn arrow_type(output: ColumnOutput) -> Result<DataType> {
+    Ok(match output {
+        ColumnOutput::Encoded => DataType::Binary,
+        ColumnOutput::Typed(t) => match t {
+            ValueType::Bool => DataType::Boolean,
+            ValueType::Int => DataType::Int64,
+            ValueType::Float => DataType::Float64,
+            ValueType::String => DataType::Utf8,
+            ValueType::Bytes => DataType::Binary,
+            ValueType::Date => DataType::Date32,
+            ValueType::Time => DataType::Time64(TimeUnit::Microsecond),
+            ValueType::DateTime => DataType::Timestamp(TimeUnit::Microsecond, None),
+            ValueType::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            other => {
+                return Err(StorageError::InvalidArgument(format!(
+                    "no typed column output for {}; use the encoded output",
+                    other.name()
+                )))
+            }
+        },
+    })
+}
+
+/// Accumulates one column's values for a batch.
+enum Assembler {
+    Fixed { t: ValueType, vals: Vec<u64>, nulls: NullBufferBuilder },
+    Bool(BooleanBuilder),
+    Str(StringBuilder),
+    Bin { t: Option<ValueType>, b: BinaryBuilder },
+}
+
+impl Assembler {
+    fn new(output: ColumnOutput, cap: usize) -> Assembler {
+        match output {
+            ColumnOutput::Encoded => Assembler::Bin { t: None, b: BinaryBuilder::with_capacity(cap, cap * 8) },
+            ColumnOutput::Typed(ValueType::Bool) => Assembler::Bool(BooleanBuilder::with_capacity(cap)),
+            ColumnOutput::Typed(ValueType::String) => Assembler::Str(StringBuilder::with_capacity(cap, cap * 16)),
+            ColumnOutput::Typed(ValueType::Bytes) => {
+                Assembler::Bin { t: Some(ValueType::Bytes), b: BinaryBuilder::with_capacity(cap, cap * 8) }
+            }
+            ColumnOutput::Typed(t) => Assembler::Fixed { t, vals: Vec::with_capacity(cap), nulls: NullBufferBuilder::new(cap) },
+        }
+    }
+
+    fn push_null(&mut self) {
+        match self {
+            Assembler::Fixed { vals, nulls, .. } => {
+                vals.push(0);
+                nulls.append_null();
+            }
+            Assembler::Bool(b) => b.append_null(),
+            Assembler::Str(b) => b.append_null(),
+            Assembler::Bin { b, .. } => b.append_null(),
+        }
+    }
+
+    fn push_value(&mut self, v: Option<&Value>) {
+        let Some(v) = v else { return self.push_null() };
+        match (&mut *self, v) {
+            (Assembler::Bin { t: None, b }, v) => {
+                let mut enc = Vec::new();
+                encode_value(v, &mut enc);
+                b.append_value(enc);
+            }
+            (Assembler::Bin { t: Some(_), b }, Value::Bytes(x)) => b.append_value(x),
+            (Assembler::Bool(b), Value::Bool(x)) => b.append_value(*x),
+            (Assembler::Str(b), Value::String(s)) => b.append_value(s),
+            (Assembler::Fixed { t, vals, nulls }, v) => match fixed_bits(*t, v) {
+                Some(bits) => {
+                    vals.push(bits);
+                    nulls.append_non_null();
+                }
+                None => {
+                    vals.push(0);
+                    nulls.append_null();
+                }
+            },
+            _ => self.push_null(),
+        }
+    }
+
+    /// Pushes entry `i` of a chunk.
+    fn push_entry(&mut self, chunk: &ChunkView, i: usize) -> Result<()> {
+        match self {
+            Assembler::Bin { t: None, b } => {
+                let mut enc = Vec::new();
+                chunk.codec_bytes(i, &mut enc)?;
+                b.append_value(enc);
+            }
+            Assembler::Str(b) if chunk.uniform_type() == Some(ValueType::String) => {
+                let s =
+                    std::str::from_utf8(chunk.var_bytes(i)?).map_err(|_| crate::error::corrupt("column chunk", "bad UTF-8"))?;
+                b.append_value(s);
+            }
+            _ => self.push_value(Some(&chunk.value(i)?)),
+        }
+        Ok(())
+    }
+
+    /// Appends a whole run of fixed-width values (the chunk's entries are exactly the rows).
+    fn extend_fixed(&mut self, bytes: &[u8]) -> bool {
+        if let Assembler::Fixed { vals, nulls, .. } = self {
+            vals.extend(bytes.chunks_exact(8).map(|c| u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]])));
+            nulls.append_n_non_nulls(bytes.len() / 8);
+            true
+        } else {
+            false
+        }
+    }
+
+    fn finish(self) -> ArrayRef {
+        match self {
+            Assembler::Fixed { t, vals, mut nulls } => {
+                let nulls = nulls.finish();
+                let buf = Buffer::from_vec(vals);
+                let len = buf.len() / 8;
+                match t {
+                    ValueType::Float => Arc::new(PrimitiveArray::<Float64Type>::new(ScalarBuffer::new(buf, 0, len), nulls)),
+                    ValueType::Date => {
+                        let days: Vec<i32> = ScalarBuffer::<i64>::new(buf, 0, len).iter().map(|d| *d as i32).collect();
+                        Arc::new(PrimitiveArray::<Date32Type>::new(days.into(), nulls))
+                    }
+                    ValueType::Time => {
+                        Arc::new(PrimitiveArray::<Time64MicrosecondType>::new(ScalarBuffer::new(buf, 0, len), nulls))
+                    }
+                    ValueType::DateTime => {
+                        Arc::new(PrimitiveArray::<TimestampMicrosecondType>::new(ScalarBuffer::new(buf, 0, len), nulls))
+                    }
+                    ValueType::Timestamp => Arc::new(
+                        PrimitiveArray::<TimestampMicrosecondType>::new(ScalarBuffer::new(buf, 0, len), nulls)
+                            .with_timezone("UTC"),
+                    ),
+                    _ => Arc::new(PrimitiveArray::<Int64Type>::new(ScalarBuffer::new(buf, 0, len), nulls)),
+                }
+            }
+            Assembler::Bool(mut b) => Arc::new(b.finish()),
+            Assembler::Str(mut b) => Arc::new(b.finish()),
+            Assembler::Bin { mut b, .. } => Arc::new(b.finish()),
+        }
+    }
+}
+
+/// The 8-byte image of a fixed-width value of type `t`, if `v` has that type.
+fn fixed_bits(t: ValueType, v: &Value) -> Option<u64> {
+    Some(match (t, v) {
+        (ValueType::Int, Value::Int(i)) => *i as u64,
+        (ValueType::Float, Value::Float(f)) => f.to_bits(),
+        (ValueType::Date, Value::Date(d)) => *d as i64 as u64,
+        (ValueType::Time, Value::Time(x))
+        | (ValueType::DateTime, Value::DateTime(x))
+        | (ValueType::Timestamp, Value::Timestamp(x)) => *x as u64,
+        _ => return None,
+    })
+}
+
+/// How one column of a scan is read.
+enum Source<'a> {
+    /// From the column index.
+    Chunks { path: u32, it: rocksdb::DBRawIteratorWithThreadMode<'a, rocksdb::DB> },
+    /// The path holds objects (not in the column index): from row fragments.
+    Rows,
+    /// No document in this shard ever held the path.
+    Absent,
+}
+
+/// An iterator of record batches over the column index, one batch per chunk of document
+/// numbers that holds live (and selected) documents.
+pub struct ColumnScan<'a> {
+    snap: &'a ShardSnapshot,
+    opts: &'a ScanOptions,
+    schema: SchemaRef,
+    paths: Vec<FieldPath>,
+    sources: Vec<Source<'a>>,
+    docs: RoaringBitmap,
+    next_chunk: Option<u32>,
+}
+
+impl ShardSnapshot {
+    /// Scans the chosen columns of the live (and, if given, selected) documents from the column index.
+    pub fn scan<'a>(&'a self, opts: &'a ScanOptions) -> Result<ColumnScan<'a>> {
+        let schema = opts.schema()?;
+        let paths = opts.parsed_paths()?;
+        let mut docs = self.all_docs()?;
+        if let Some(sel) = &opts.docs {
+            docs &= sel;
+        }
+        let object_paths: Vec<String> =
+            self.shard().type_counts().into_iter().filter(|(_, t, _)| *t == ValueType::Object).map(|(p, _, _)| p).collect();
+        let sources = opts
+            .columns
+            .iter()
+            .map(|c| match self.path_id(&c.path) {
+                None => Source::Absent,
+                Some(_) if c.output == ColumnOutput::Encoded && object_paths.contains(&c.path) => Source::Rows,
+                Some(path) => {
+                    let lower = keys::col_key(path, 0);
+                    let upper = keys::col_key(path + 1, 0);
+                    let mut ro = self.bounded(&lower, Some(upper.to_vec()));
+                    ro.set_readahead_size(2 << 20);
+                    Source::Chunks { path, it: self.shard().db.raw_iterator_cf_opt(self.shard().cf(cf::COLS), ro) }
+                }
+            })
+            .collect();
+        let next_chunk = docs.min().map(chunk_of);
+        Ok(ColumnScan { snap: self, opts, schema, paths, sources, docs, next_chunk })
+    }
+
+    /// Reads the chosen columns of `docs` (intersected with live documents) from the row
+    /// index, one prefix scan per document: the access path for selective results.
+    pub fn fetch(&self, docs: &RoaringBitmap, opts: &ScanOptions) -> Result<RecordBatch> {
+        let schema = opts.schema()?;
+        let paths = opts.parsed_paths()?;
+        let live = docs & self.all_docs()?;
+        let mut tops: Vec<&str> = paths.iter().filter_map(FieldPath::top_field).collect();
+        tops.sort_unstable();
+        tops.dedup();
+        let n = live.len() as usize;
+        let mut cols: Vec<Assembler> = opts.columns.iter().map(|c| Assembler::new(c.output, n)).collect();
+        for doc in &live {
+            let root = Value::Object(self.read_fields(doc, Some(&tops))?);
+            for (a, p) in cols.iter_mut().zip(&paths) {
+                a.push_value(p.get(&root));
+            }
+        }
+        finish_batch(schema, opts.with_doc_number.then(|| live.iter().collect()), cols)
+    }
+}
+
+fn finish_batch(schema: SchemaRef, doc_numbers: Option<Vec<u32>>, cols: Vec<Assembler>) -> Result<RecordBatch> {
+    let mut arrays: Vec<ArrayRef> = Vec::with_capacity(cols.len() + 1);
+    if let Some(d) = doc_numbers {
+        arrays.push(Arc::new(UInt32Array::from(d)));
+    }
+    arrays.extend(cols.into_iter().map(Assembler::finish));
+    Ok(RecordBatch::try_new(schema, arrays)?)
+}
+
+impl ColumnScan<'_> {
+    /// The schema of every batch.
+    pub fn schema(&self) -> SchemaRef {
+        Arc::clone(&self.schema)
+    }
+
+    fn batch_for_chunk(&mut self, chunk: u32) -> Result<RecordBatch> {
+        let base = chunk << CHUNK_BITS;
+        let rows: Vec<u32> = self.docs.range(base..base + (1 << CHUNK_BITS)).collect();
+        let rows_le: Vec<u8> = rows.iter().flat_map(|d| ((d - base) as u16).to_le_bytes()).collect();
+        let mut cols = Vec::with_capacity(self.sources.len());
+        let mut row_docs: Option<Vec<Value>> = None;
+        for (i, source) in self.sources.iter_mut().enumerate() {
+            let mut a = Assembler::new(self.opts.columns[i].output, rows.len());
+            match source {
+                Source::Absent => (0..rows.len()).for_each(|_| a.push_null()),
+                Source::Rows => {
+                    if row_docs.is_none() {
+                        let loaded: Result<Vec<Value>> = rows.iter().map(|d| self.snap.read_doc(*d).map(Value::Object)).collect();
+                        row_docs = Some(loaded?);
+                    }
+                    for root in row_docs.iter().flatten() {
+                        a.push_value(self.paths[i].get(root));
+                    }
+                }
+                Source::Chunks { path, it } => {
+                    let key = keys::col_key(*path, chunk);
+                    it.seek(key);
+                    it.status().ctx("scanning column index")?;
+                    let found = it.key().filter(|k| *k == key.as_slice()).and(it.value());
+                    let folded = found.map(crate::index::column::folded).transpose()?;
+                    let view = folded.as_deref().map(ChunkView::parse).transpose()?;
+                    fill_from_chunk(&mut a, view.as_ref(), &rows, &rows_le)?;
+                }
+            }
+            cols.push(a);
+        }
+        finish_batch(Arc::clone(&self.schema), self.opts.with_doc_number.then_some(rows), cols)
+    }
+}
+
+/// Fills one column for `rows` (document numbers of one chunk) from the chunk, if any.
+fn fill_from_chunk(a: &mut Assembler, view: Option<&ChunkView>, rows: &[u32], rows_le: &[u8]) -> Result<()> {
+    let Some(view) = view else {
+        rows.iter().for_each(|_| a.push_null());
+        return Ok(());
+    };
+    // Dense fast path: the chunk holds exactly these rows, all fixed-width of the wanted type.
+    if let (Assembler::Fixed { t, .. }, Some(bytes)) = (&*a, view.fixed_values()) {
+        if view.uniform_type() == Some(*t) && view.len() == rows.len() && view.offsets_le() == rows_le && a.extend_fixed(bytes) {
+            return Ok(());
+        }
+    }
+    let mut e = 0;
+    for d in rows {
+        let off = (*d & ((1 << CHUNK_BITS) - 1)) as u16;
+        while e < view.len() && view.offset(e) < off {
+            e += 1;
+        }
+        if e < view.len() && view.offset(e) == off {
+            a.push_entry(view, e)?;
+        } else {
+            a.push_null();
+        }
+    }
+    Ok(())
+}
+
+impl Iterator for ColumnScan<'_> {
+    type Item = Result<RecordBatch>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let chunk = self.next_chunk?;
+        let next_base = (chunk + 1).checked_mul(1 << CHUNK_BITS);
+        self.next_chunk = next_base.and_then(|b| self.docs.range(b..).next()).map(chunk_of);
+        Some(self.batch_for_chunk(chunk))
+    }
+}

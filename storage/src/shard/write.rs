@@ -1,0 +1,368 @@
+//! The write path: applies a batch of document operations to a shard as one RocksDB write
+//! batch. Each document's index entries are diffed against its previous version so only
+//! changed fragments, postings, column values and counters are touched; posting and column
+//! edits for the whole batch are grouped into one merge operand per key.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use rocksdb::{WriteBatch, WriteOptions};
+
+use super::{poisoned, Shard, WriterState};
+use crate::document::{event_time_of, id_of, stored_event_time, EVENT_TIME_FIELD, ID_FIELD};
+use crate::error::{Result, RocksContext, StorageError};
+use crate::index::column::{chunk_of, ChunkEdits};
+use crate::index::entries::{diff_sorted, is_rangeable_key, DocEntries};
+use crate::index::keys::{self, cf};
+use crate::index::posting::PostingEdits;
+use crate::patch::{self, PatchOp};
+use crate::value::codec::{decode_value_exact, encode_value_vec};
+use crate::value::{Object, Value, ValueType};
+
+/// One document operation routed to a shard.
+#[derive(Debug, Clone)]
+pub enum ShardOp {
+    /// Insert or replace a normalized document (it has `_id` and `_event_time`).
+    Put(Object),
+    /// Apply a JSON Patch to an existing document.
+    Patch { id: String, ops: Vec<PatchOp> },
+    /// Delete a document.
+    Delete { id: String },
+}
+
+/// What a successful operation did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteKind {
+    /// A new document was added.
+    Inserted,
+    /// An existing document was replaced.
+    Replaced,
+    /// An existing document was patched.
+    Patched,
+    /// A document was deleted.
+    Deleted,
+}
+
+/// The outcome of one successful operation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    /// The document's `_id`.
+    pub id: String,
+    /// What happened.
+    pub kind: WriteKind,
+    /// Collection-wide sequence number; durable once returned.
+    pub seq: u64,
+}
+
+impl Shard {
+    /// Applies `ops` atomically per document, in order, as one write batch; sequence numbers
+    /// come from `seq`. A per-document failure (bad patch, missing document) leaves the other
+    /// documents' operations in place.
+    pub fn apply(&self, ops: Vec<ShardOp>, seq: &AtomicU64, sync: bool) -> Vec<Result<Applied>> {
+        let mut writer = match self.writer.lock() {
+            Ok(w) => w,
+            Err(_) => return ops.iter().map(|_| Err(StorageError::Poisoned)).collect(),
+        };
+        let mut b = BatchBuilder::new(self, *writer);
+        let outcomes: Vec<Result<(String, WriteKind)>> = ops.into_iter().map(|op| b.apply_op(op)).collect();
+        let ok = outcomes.iter().filter(|o| o.is_ok()).count() as u64;
+        let base = seq.fetch_add(ok, Ordering::SeqCst);
+        b.state.last_seq = b.state.last_seq.max(base + ok);
+        match b.commit(sync) {
+            Ok(state) => {
+                *writer = state;
+                let mut n = base;
+                outcomes
+                    .into_iter()
+                    .map(|o| {
+                        o.map(|(id, kind)| {
+                            n += 1;
+                            Applied { id, kind, seq: n }
+                        })
+                    })
+                    .collect()
+            }
+            Err(e) => {
+                let msg = e.to_string();
+                outcomes.into_iter().map(|o| o.and(Err(StorageError::WriteFailed(msg.clone())))).collect()
+            }
+        }
+    }
+}
+
+/// A document's current state as seen inside a batch.
+type Current = Option<(u32, Object)>;
+
+struct BatchBuilder<'a> {
+    shard: &'a Shard,
+    state: WriterState,
+    batch: WriteBatch,
+    overlay: HashMap<String, Current>,
+    postings: HashMap<Vec<u8>, PostingEdits>,
+    chunks: HashMap<[u8; 8], ChunkEdits>,
+    type_deltas: HashMap<(u32, ValueType), i64>,
+    new_paths: HashMap<String, u32>,
+    next_path: u32,
+    doc_delta: i64,
+}
+
+impl<'a> BatchBuilder<'a> {
+    fn new(shard: &'a Shard, state: WriterState) -> Self {
+        let next_path = shard.paths.read().map(|p| p.names.len() as u32).unwrap_or(0);
+        BatchBuilder {
+            shard,
+            state,
+            batch: WriteBatch::default(),
+            overlay: HashMap::new(),
+            postings: HashMap::new(),
+            chunks: HashMap::new(),
+            type_deltas: HashMap::new(),
+            new_paths: HashMap::new(),
+            next_path,
+            doc_delta: 0,
+        }
+    }
+
+    fn apply_op(&mut self, op: ShardOp) -> Result<(String, WriteKind)> {
+        match op {
+            ShardOp::Put(doc) => {
+                let id = id_of(&doc).ok_or_else(|| StorageError::InvalidDocument("missing _id".into()))?.to_owned();
+                let current = self.current(&id)?;
+                let kind = if current.is_some() { WriteKind::Replaced } else { WriteKind::Inserted };
+                self.put(&id, current, doc)?;
+                Ok((id, kind))
+            }
+            ShardOp::Patch { id, ops } => {
+                let Some((doc, old)) = self.current(&id)? else {
+                    return Err(StorageError::NotFound { kind: "document", name: id });
+                };
+                let mut new = patch::apply(&old, &ops)?;
+                check_patched(&id, &mut new)?;
+                self.put(&id, Some((doc, old)), new)?;
+                Ok((id, WriteKind::Patched))
+            }
+            ShardOp::Delete { id } => {
+                let Some((doc, old)) = self.current(&id)? else {
+                    return Err(StorageError::NotFound { kind: "document", name: id });
+                };
+                self.remove(&id, doc, old)?;
+                Ok((id, WriteKind::Deleted))
+            }
+        }
+    }
+
+    /// The document's number and body, from this batch or the database.
+    fn current(&mut self, id: &str) -> Result<Current> {
+        if let Some(c) = self.overlay.get(id) {
+            return Ok(c.clone());
+        }
+        let meta = self.shard.cf(cf::META);
+        let Some(v) = self.shard.db.get_pinned_cf(meta, keys::id_key(id)).ctx("reading _id index")? else {
+            return Ok(None);
+        };
+        let doc = u32::from_be_bytes(v.as_ref().try_into().map_err(|_| crate::error::corrupt("_id index", "bad doc number"))?);
+        let body = self.shard.read_doc_latest(doc)?;
+        Ok(Some((doc, body)))
+    }
+
+    fn put(&mut self, id: &str, current: Current, new: Object) -> Result<()> {
+        let (doc, old) = match current {
+            Some((doc, old)) => (doc, Some(old)),
+            None => {
+                let doc = self.state.next_doc;
+                self.state.next_doc = doc
+                    .checked_add(1)
+                    .ok_or_else(|| StorageError::InvalidArgument("shard is out of document numbers; use more shards".into()))?;
+                self.batch.put_cf(self.shard.cf(cf::META), keys::id_key(id), doc.to_be_bytes());
+                self.posting(keys::ALL_DOCS_KEY.to_vec()).add(doc);
+                self.doc_delta += 1;
+                (doc, None)
+            }
+        };
+        let old_entries = old.as_ref().map(|o| self.entries(o));
+        let new_entries = self.entries(&new);
+        self.index_diff(doc, old_entries.as_ref(), Some(&new_entries));
+        self.fragments_diff(doc, old.as_ref(), Some(&new));
+        let (old_t, new_t) = (old.as_ref().and_then(stored_event_time), stored_event_time(&new));
+        if old_t != new_t {
+            let meta = self.shard.cf(cf::META);
+            if let Some(t) = old_t {
+                self.batch.delete_cf(meta, keys::event_key(t, doc));
+            }
+            if let Some(t) = new_t {
+                self.batch.put_cf(meta, keys::event_key(t, doc), []);
+            }
+        }
+        self.overlay.insert(id.to_owned(), Some((doc, new)));
+        Ok(())
+    }
+
+    fn remove(&mut self, id: &str, doc: u32, old: Object) -> Result<()> {
+        let entries = self.entries(&old);
+        self.index_diff(doc, Some(&entries), None);
+        self.fragments_diff(doc, Some(&old), None);
+        let meta = self.shard.cf(cf::META);
+        if let Some(t) = stored_event_time(&old) {
+            self.batch.delete_cf(meta, keys::event_key(t, doc));
+        }
+        self.batch.delete_cf(meta, keys::id_key(id));
+        self.posting(keys::ALL_DOCS_KEY.to_vec()).remove(doc);
+        self.doc_delta -= 1;
+        self.overlay.insert(id.to_owned(), None);
+        Ok(())
+    }
+
+    fn entries(&mut self, doc: &Object) -> DocEntries {
+        let paths = &self.shard.paths;
+        let new_paths = &mut self.new_paths;
+        let next_path = &mut self.next_path;
+        DocEntries::of(doc, &mut |p: &str| {
+            if let Some(id) = paths.read().ok().and_then(|d| d.id(p)) {
+                return id;
+            }
+            if let Some(id) = new_paths.get(p) {
+                return *id;
+            }
+            let id = *next_path;
+            *next_path += 1;
+            new_paths.insert(p.to_owned(), id);
+            id
+        })
+    }
+
+    fn posting(&mut self, key: Vec<u8>) -> &mut PostingEdits {
+        self.postings.entry(key).or_default()
+    }
+
+    fn chunk(&mut self, path: u32, doc: u32) -> &mut ChunkEdits {
+        self.chunks.entry(keys::col_key(path, chunk_of(doc))).or_default()
+    }
+
+    fn index_diff(&mut self, doc: u32, old: Option<&DocEntries>, new: Option<&DocEntries>) {
+        let empty = DocEntries::default();
+        let (o, n) = (old.unwrap_or(&empty), new.unwrap_or(&empty));
+        let (gone, came) = diff_sorted(&o.types, &n.types);
+        for (p, t) in gone {
+            *self.type_deltas.entry((*p, *t)).or_default() -= 1;
+        }
+        for (p, t) in came {
+            *self.type_deltas.entry((*p, *t)).or_default() += 1;
+        }
+        let (op, np): (Vec<u32>, Vec<u32>) = (o.paths().collect(), n.paths().collect());
+        let (gone, came) = diff_sorted(&op, &np);
+        for p in gone {
+            self.posting(keys::exists_key(*p).to_vec()).remove(doc);
+        }
+        for p in came {
+            self.posting(keys::exists_key(*p).to_vec()).add(doc);
+        }
+        let range = self.shard.cf(cf::RANGE);
+        let (gone, came) = diff_sorted(&o.values, &n.values);
+        for (p, k) in gone {
+            self.posting(keys::value_key(*p, k)).remove(doc);
+            if is_rangeable_key(k) {
+                self.batch.delete_cf(range, keys::range_key(*p, k, doc));
+            }
+        }
+        for (p, k) in came {
+            self.posting(keys::value_key(*p, k)).add(doc);
+            if is_rangeable_key(k) {
+                self.batch.put_cf(range, keys::range_key(*p, k, doc), []);
+            }
+        }
+        // Deletes first: a changed value shows up on both sides under the same chunk key.
+        let (gone, came) = diff_sorted(&o.columns, &n.columns);
+        for (p, _) in gone {
+            self.chunk(*p, doc).delete(doc);
+        }
+        for (p, v) in came {
+            self.chunk(*p, doc).set(doc, v);
+        }
+    }
+
+    fn fragments_diff(&mut self, doc: u32, old: Option<&Object>, new: Option<&Object>) {
+        let rows = self.shard.cf(cf::ROWS);
+        let empty = Object::new();
+        let (o, n) = (old.unwrap_or(&empty), new.unwrap_or(&empty));
+        for k in o.keys().filter(|k| !n.contains_key(*k)) {
+            self.batch.delete_cf(rows, keys::row_key(doc, k));
+        }
+        for (k, v) in n.iter().filter(|(k, v)| o.get(*k) != Some(*v)) {
+            self.batch.put_cf(rows, keys::row_key(doc, k), encode_value_vec(v));
+        }
+    }
+
+    /// Writes the batch; returns the writer state to keep.
+    fn commit(mut self, sync: bool) -> Result<WriterState> {
+        let (search, cols, meta) = (self.shard.cf(cf::SEARCH), self.shard.cf(cf::COLS), self.shard.cf(cf::META));
+        for (k, e) in self.postings.drain() {
+            self.batch.merge_cf(search, k, e.into_operand());
+        }
+        for (k, e) in self.chunks.drain() {
+            self.batch.merge_cf(cols, k, e.into_operand());
+        }
+        for ((p, t), d) in &self.type_deltas {
+            if *d != 0 {
+                self.batch.merge_cf(meta, keys::type_count_key(*p, *t as u8), d.to_le_bytes());
+            }
+        }
+        for (name, id) in &self.new_paths {
+            self.batch.put_cf(meta, keys::path_key(name), id.to_be_bytes());
+        }
+        let mut state = [0u8; 12];
+        state[..4].copy_from_slice(&self.state.next_doc.to_le_bytes());
+        state[4..].copy_from_slice(&self.state.last_seq.to_le_bytes());
+        self.batch.put_cf(meta, keys::STATE_KEY, state);
+        let mut wo = WriteOptions::default();
+        wo.set_sync(sync);
+        self.shard.db.write_opt(self.batch, &wo).ctx("writing batch")?;
+
+        let mut paths = self.shard.paths.write().map_err(poisoned)?;
+        for (name, id) in self.new_paths {
+            paths.insert(name, id);
+        }
+        drop(paths);
+        let mut counts = self.shard.type_counts.write().map_err(poisoned)?;
+        for (k, d) in self.type_deltas {
+            let e = counts.entry(k).or_default();
+            *e += d;
+            if *e == 0 {
+                counts.remove(&k);
+            }
+        }
+        let n = self.shard.doc_count.load(Ordering::Relaxed) as i64 + self.doc_delta;
+        self.shard.doc_count.store(n.max(0) as u64, Ordering::Relaxed);
+        Ok(self.state)
+    }
+}
+
+/// A patch may not change `_id` or remove `_event_time`; a patched `_event_time` is re-read.
+fn check_patched(id: &str, doc: &mut Object) -> Result<()> {
+    if id_of(doc) != Some(id) {
+        return Err(StorageError::InvalidDocument("a patch cannot change or remove _id".into()));
+    }
+    let t = match doc.get(EVENT_TIME_FIELD) {
+        Some(v) => event_time_of(v).map_err(StorageError::InvalidDocument)?,
+        None => return Err(StorageError::InvalidDocument("a patch cannot remove _event_time".into())),
+    };
+    doc.insert(EVENT_TIME_FIELD.into(), Value::Timestamp(t));
+    debug_assert!(doc.contains_key(ID_FIELD));
+    Ok(())
+}
+
+impl Shard {
+    /// Reads a document's fragments outside any snapshot (the writer holds the shard lock).
+    pub(crate) fn read_doc_latest(&self, doc: u32) -> Result<Object> {
+        let mut out = Object::new();
+        let prefix = doc.to_be_bytes();
+        for item in self.db.prefix_iterator_cf(self.cf(cf::ROWS), prefix) {
+            let (k, v) = item.ctx("reading row")?;
+            if !k.starts_with(&prefix) {
+                break;
+            }
+            let field = String::from_utf8(k[4..].to_vec()).map_err(|_| crate::error::corrupt("row key", "not UTF-8"))?;
+            out.insert(field, decode_value_exact(&v)?);
+        }
+        Ok(out)
+    }
+}
