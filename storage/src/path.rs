@@ -56,7 +56,7 @@ impl FieldPath {
 
     /// True when the path passes through array elements (`*`).
     pub fn has_elements(&self) -> bool {
-        self.0.iter().any(|s| *s == Segment::Elements)
+        self.0.contains(&Segment::Elements)
     }
 
     /// The first segment's field name.

@@ -311,15 +311,7 @@ pub fn full_merge(_key: &[u8], existing: Option<&[u8]>, operands: &rocksdb::Merg
 
 /// RocksDB partial merge: concatenate edit runs.
 pub fn partial_merge(_key: &[u8], existing: Option<&[u8]>, operands: &rocksdb::MergeOperands) -> Option<Vec<u8>> {
-    let mut out = vec![EDITS];
-    for op in existing.into_iter().chain(operands) {
-        match op.split_first() {
-            Some((&EDITS, body)) => out.extend_from_slice(body),
-            Some(_) => return None,
-            None => {}
-        }
-    }
-    Some(out)
+    super::concat_edits(EDITS, existing, operands)
 }
 
 #[cfg(test)]

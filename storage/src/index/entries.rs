@@ -37,6 +37,13 @@ impl DocEntries {
         out
     }
 
+    /// (path id, range bucket) of every number and time, sorted and free of duplicates.
+    pub fn buckets(&self) -> Vec<(u32, &[u8])> {
+        let mut out: Vec<(u32, &[u8])> = self.values.iter().filter_map(|(p, k)| Some((*p, range_bucket(k)?))).collect();
+        out.dedup();
+        out
+    }
+
     /// Distinct path ids present in the document.
     pub fn paths(&self) -> impl Iterator<Item = u32> + '_ {
         let mut last = None;
@@ -89,9 +96,23 @@ fn walk(v: &Value, path: &mut String, in_array: bool, path_id: &mut impl FnMut(&
     }
 }
 
-/// True when a key-encoded value belongs in the range index (numbers and times).
-pub fn is_rangeable_key(key: &[u8]) -> bool {
-    matches!(key.first(), Some(&(tag::NUMBER | tag::DATE | tag::TIME | tag::DATETIME | tag::TIMESTAMP)))
+/// The range-index bucket of a key-encoded number or time: a prefix of its encoding, so a
+/// bucket holds a contiguous run of values. Numbers keep the top 6 bytes of their f64 image
+/// (2^16 ulps: about 16 ms for microsecond timestamps stored as ints, one bucket per value for
+/// small numbers); times keep all but their low 3 bytes (2^24 µs, about 17 s); dates are
+/// bucketed per day. None for other types.
+pub fn range_bucket(key: &[u8]) -> Option<&[u8]> {
+    key.get(..bucket_len(*key.first()?)?)
+}
+
+/// Length of the bucket prefix for values with this type tag (None: not range-indexed).
+pub fn bucket_len(type_tag: u8) -> Option<usize> {
+    match type_tag {
+        tag::NUMBER => Some(7),
+        tag::DATE => Some(5),
+        tag::TIME | tag::DATETIME | tag::TIMESTAMP => Some(6),
+        _ => None,
+    }
 }
 
 /// Items only in `old` and items only in `new` (both sorted ascending).

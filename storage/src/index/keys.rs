@@ -4,7 +4,8 @@
 //! - `cols`: `path id | chunk number` → column chunk
 //! - `search`: `V | path id | key-encoded value` → posting list; `X | path id` → posting list of
 //!   documents holding the path; `A` → posting list of all live documents
-//! - `range`: `path id | key-encoded value | doc` → empty (numbers and times only)
+//! - `range`: `path id | value bucket` → posting list (numbers and times; see
+//!   [`range_bucket`](super::entries::range_bucket))
 //! - `meta`: `I | _id` → doc; `E | event time | doc` → empty (retention); `P | path` → path id;
 //!   `T | path id | type` → count (merge-added); `S` → shard state
 
@@ -54,12 +55,11 @@ pub fn exists_key(path: u32) -> [u8; 5] {
 /// Search-index key of the posting list of all live documents.
 pub const ALL_DOCS_KEY: &[u8] = b"A";
 
-/// Range-index key.
-pub fn range_key(path: u32, value_key: &[u8], doc: u32) -> Vec<u8> {
-    let mut k = Vec::with_capacity(8 + value_key.len());
+/// Range-index key of one bucket's posting list.
+pub fn range_key(path: u32, bucket: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(4 + bucket.len());
     k.extend_from_slice(&path.to_be_bytes());
-    k.extend_from_slice(value_key);
-    k.extend_from_slice(&doc.to_be_bytes());
+    k.extend_from_slice(bucket);
     k
 }
 

@@ -7,6 +7,7 @@ use roaring::RoaringBitmap;
 
 use super::ShardSnapshot;
 use crate::error::{Result, RocksContext, StorageError};
+use crate::index::entries::{bucket_len, range_bucket};
 use crate::index::keys::{self, cf, prefix_end};
 use crate::index::posting;
 use crate::value::keycode::{encode_key, encode_string_prefix, tag};
@@ -139,10 +140,8 @@ impl ShardSnapshot {
             (None, None) => return self.lookup(&IndexPredicate::Defined { path: path.to_owned() }),
         };
         let Some(id) = self.path_id(path) else { return Ok(RoaringBitmap::new()) };
-        let rangeable = matches!(fam, tag::NUMBER | tag::DATE | tag::TIME | tag::DATETIME | tag::TIMESTAMP);
-        // Keys are `[V] | path | value [| doc]`; the doc suffix (range family) or nothing
-        // (search family) follows the value, so 0xFF padding puts a bound after all of a value's keys.
-        let head = if rangeable { id.to_be_bytes().to_vec() } else { keys::value_key(id, &[]) };
+        // Search keys are `V | path | value`: 0xFF padding puts a bound after every key of a value.
+        let head = keys::value_key(id, &[]);
         let bound_key = |v: &Value, after: bool| {
             let mut k = head.clone();
             k.extend_from_slice(&encode_key(v));
@@ -151,32 +150,80 @@ impl ShardSnapshot {
             }
             k
         };
+        let fam_start = [head.as_slice(), &[fam]].concat();
+        // The family's tags end before the next family's first tag (bools span two tags).
+        let fam_end = [head.as_slice(), &[if fam == tag::FALSE { tag::TRUE + 1 } else { fam + 1 }]].concat();
         let start = match lower {
             Bound::Included(v) => bound_key(v, false),
             Bound::Excluded(v) => bound_key(v, true),
-            Bound::Unbounded => [head.as_slice(), &[fam]].concat(),
+            Bound::Unbounded => fam_start,
         };
         let end = match upper {
             Bound::Included(v) => bound_key(v, true),
             Bound::Excluded(v) => bound_key(v, false),
-            // The family's tags end before the next family's first tag (bools span two tags).
-            Bound::Unbounded => [head.as_slice(), &[if fam == tag::FALSE { tag::TRUE + 1 } else { fam + 1 }]].concat(),
+            Bound::Unbounded => fam_end,
         };
         if start >= end {
             return Ok(RoaringBitmap::new());
         }
-        if !rangeable {
+        let bucket = |b: &Bound<Value>| match b {
+            Bound::Included(v) | Bound::Excluded(v) => range_bucket(&encode_key(v)).map(<[u8]>::to_vec),
+            Bound::Unbounded => None,
+        };
+        let (lo_bucket, hi_bucket) = (bucket(lower), bucket(upper));
+        if bucket_len(fam).is_none() {
+            // Strings, bytes, bools: the search index is ordered, scan it.
             return self.union_postings(&start, Some(end));
         }
-        let mut it = self.shard().db.raw_iterator_cf_opt(self.shard().cf(cf::RANGE), self.bounded(&start, Some(end)));
-        it.seek(&start);
+        self.lookup_buckets(id, fam, &head, (&start, &end), lo_bucket, hi_bucket)
+    }
+
+    /// A range over numbers or times: whole buckets strictly inside the bounds come from the
+    /// range index; the (at most two) buckets holding a bound are read exactly from the
+    /// ordered search index between `start` and `end`.
+    fn lookup_buckets(
+        &self,
+        id: u32,
+        fam: u8,
+        head: &[u8],
+        (start, end): (&[u8], &[u8]),
+        lo_bucket: Option<Vec<u8>>,
+        hi_bucket: Option<Vec<u8>>,
+    ) -> Result<RoaringBitmap> {
         let mut out = RoaringBitmap::new();
-        while let Some(k) = it.key() {
-            let doc = k.len().checked_sub(4).map(|at| u32::from_be_bytes([k[at], k[at + 1], k[at + 2], k[at + 3]]));
-            out.insert(doc.ok_or_else(|| crate::error::corrupt("range index", "short key"))?);
-            it.next();
+        let inner_start = match &lo_bucket {
+            Some(b) => prefix_end(&keys::range_key(id, b)),
+            None => Some(keys::range_key(id, &[fam])),
+        };
+        let inner_end = match &hi_bucket {
+            Some(b) => keys::range_key(id, b),
+            None => keys::range_key(id, &[fam + 1]),
+        };
+        if let Some(inner_start) = inner_start.filter(|s| *s < inner_end) {
+            let range = self.shard().cf(cf::RANGE);
+            let mut it = self.shard().db.raw_iterator_cf_opt(range, self.bounded(&inner_start, Some(inner_end)));
+            it.seek(&inner_start);
+            while let Some(v) = it.value() {
+                out |= posting::decode(v)?;
+                it.next();
+            }
+            it.status().ctx("scanning range index")?;
         }
-        it.status().ctx("scanning range index")?;
+        let clamp = |a: Vec<u8>, b: &[u8]| if a.as_slice() < b { a } else { b.to_vec() };
+        if let Some(b) = &lo_bucket {
+            let bucket_end = prefix_end(&[head, b.as_slice()].concat()).unwrap_or_else(|| end.to_vec());
+            let edge_end = clamp(bucket_end, end);
+            if start < edge_end.as_slice() {
+                out |= self.union_postings(start, Some(edge_end))?;
+            }
+        }
+        if let Some(b) = hi_bucket.filter(|b| Some(b) != lo_bucket.as_ref()) {
+            let bucket_start = [head, b.as_slice()].concat();
+            let edge_start = if bucket_start.as_slice() > start { bucket_start } else { start.to_vec() };
+            if edge_start.as_slice() < end {
+                out |= self.union_postings(&edge_start, Some(end.to_vec()))?;
+            }
+        }
         Ok(out)
     }
 }

@@ -5,6 +5,7 @@ mod lookup;
 mod options;
 mod read;
 mod scan;
+mod sorted_batch;
 mod verify;
 mod write;
 

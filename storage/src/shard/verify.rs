@@ -1,5 +1,5 @@
 //! Consistency check: rebuilds every index from the row index and compares it with what is
-//! stored (search postings, exists and all-documents lists, range keys, column chunks,
+//! stored (search postings, exists and all-documents lists, range buckets, column chunks,
 //! smart-schema counters, the `_id` map and the retention index). Used by tests after crashes
 //! and random operation sequences, and available to operators.
 
@@ -11,7 +11,7 @@ use super::ShardSnapshot;
 use crate::document::{id_of, stored_event_time};
 use crate::error::{corrupt, Result, RocksContext};
 use crate::index::column::{chunk_of, fold, ChunkView, CHUNK_DOCS};
-use crate::index::entries::{is_rangeable_key, DocEntries};
+use crate::index::entries::DocEntries;
 use crate::index::keys::{self, cf};
 use crate::index::posting;
 use crate::value::codec::decode_value_exact;
@@ -42,7 +42,7 @@ impl ShardSnapshot {
         let paths = self.shard().paths.read().map_err(super::poisoned)?;
         let mut unknown = BTreeSet::new();
         let mut postings: BTreeMap<Vec<u8>, RoaringBitmap> = BTreeMap::new();
-        let mut ranges = BTreeSet::new();
+        let mut ranges: BTreeMap<Vec<u8>, RoaringBitmap> = BTreeMap::new();
         let mut chunks: BTreeMap<[u8; 8], BTreeMap<u16, Vec<u8>>> = BTreeMap::new();
         let mut counts: HashMap<(u32, ValueType), i64> = HashMap::new();
         let mut ids = BTreeMap::new();
@@ -63,9 +63,9 @@ impl ShardSnapshot {
             }
             for (p, k) in &e.values {
                 postings.entry(keys::value_key(*p, k)).or_default().insert(*doc);
-                if is_rangeable_key(k) {
-                    ranges.insert(keys::range_key(*p, k, *doc));
-                }
+            }
+            for (p, b) in e.buckets() {
+                ranges.entry(keys::range_key(p, b)).or_default().insert(*doc);
             }
             for (p, v) in e.columns {
                 let off = (*doc % CHUNK_DOCS) as u16;
@@ -88,8 +88,8 @@ impl ShardSnapshot {
         for p in unknown {
             report.problems.push(format!("path '{p}' is missing from the path dictionary"));
         }
-        self.check_postings(&postings, &mut report)?;
-        self.check_keys(cf::RANGE, &[], &ranges, &mut report)?;
+        self.check_postings(cf::SEARCH, &postings, &mut report)?;
+        self.check_postings(cf::RANGE, &ranges, &mut report)?;
         self.check_keys(cf::META, b"E", &events, &mut report)?;
         self.check_chunks(&chunks, &mut report)?;
         self.check_meta(&ids, &counts, &mut report)?;
@@ -112,8 +112,8 @@ impl ShardSnapshot {
         Ok(out)
     }
 
-    fn check_postings(&self, want: &BTreeMap<Vec<u8>, RoaringBitmap>, report: &mut VerifyReport) -> Result<()> {
-        let mut it = self.shard().db.raw_iterator_cf_opt(self.shard().cf(cf::SEARCH), self.read_options());
+    fn check_postings(&self, family: &str, want: &BTreeMap<Vec<u8>, RoaringBitmap>, report: &mut VerifyReport) -> Result<()> {
+        let mut it = self.shard().db.raw_iterator_cf_opt(self.shard().cf(family), self.read_options());
         it.seek_to_first();
         let mut seen = 0;
         while let (Some(k), Some(v)) = (it.key(), it.value()) {
@@ -122,16 +122,16 @@ impl ShardSnapshot {
                 Some(w) if *w == got => seen += 1,
                 Some(w) => {
                     seen += 1;
-                    report.problems.push(format!("posting {k:?}: stored {} docs, rows say {}", got.len(), w.len()));
+                    report.problems.push(format!("{family} posting {k:?}: stored {} docs, rows say {}", got.len(), w.len()));
                 }
                 None if got.is_empty() => {}
-                None => report.problems.push(format!("posting {k:?}: {} docs not backed by rows", got.len())),
+                None => report.problems.push(format!("{family} posting {k:?}: {} docs not backed by rows", got.len())),
             }
             it.next();
         }
-        it.status().ctx("scanning search index")?;
+        it.status().ctx("scanning posting lists")?;
         if seen != want.len() {
-            report.problems.push(format!("{} posting lists missing from the search index", want.len() - seen));
+            report.problems.push(format!("{} posting lists missing from {family}", want.len() - seen));
         }
         Ok(())
     }

@@ -3,16 +3,17 @@
 //! changed fragments, postings, column values and counters are touched; posting and column
 //! edits for the whole batch are grouped into one merge operand per key.
 
-use std::collections::HashMap;
+use ahash::AHashMap as HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use rocksdb::{WriteBatch, WriteOptions};
+use rocksdb::WriteOptions;
 
+use super::sorted_batch::SortedBatch;
 use super::{poisoned, Shard, WriterState};
 use crate::document::{event_time_of, id_of, stored_event_time, EVENT_TIME_FIELD, ID_FIELD};
 use crate::error::{Result, RocksContext, StorageError};
 use crate::index::column::{chunk_of, ChunkEdits};
-use crate::index::entries::{diff_sorted, is_rangeable_key, DocEntries};
+use crate::index::entries::{diff_sorted, DocEntries};
 use crate::index::keys::{self, cf};
 use crate::index::posting::PostingEdits;
 use crate::patch::{self, PatchOp};
@@ -96,9 +97,10 @@ type Current = Option<(u32, Object)>;
 struct BatchBuilder<'a> {
     shard: &'a Shard,
     state: WriterState,
-    batch: WriteBatch,
+    batch: SortedBatch,
     overlay: HashMap<String, Current>,
     postings: HashMap<Vec<u8>, PostingEdits>,
+    range_postings: HashMap<Vec<u8>, PostingEdits>,
     chunks: HashMap<[u8; 8], ChunkEdits>,
     type_deltas: HashMap<(u32, ValueType), i64>,
     new_paths: HashMap<String, u32>,
@@ -112,12 +114,13 @@ impl<'a> BatchBuilder<'a> {
         BatchBuilder {
             shard,
             state,
-            batch: WriteBatch::default(),
-            overlay: HashMap::new(),
-            postings: HashMap::new(),
-            chunks: HashMap::new(),
-            type_deltas: HashMap::new(),
-            new_paths: HashMap::new(),
+            batch: SortedBatch::default(),
+            overlay: HashMap::default(),
+            postings: HashMap::default(),
+            range_postings: HashMap::default(),
+            chunks: HashMap::default(),
+            type_deltas: HashMap::default(),
+            new_paths: HashMap::default(),
             next_path,
             doc_delta: 0,
         }
@@ -173,7 +176,7 @@ impl<'a> BatchBuilder<'a> {
                 self.state.next_doc = doc
                     .checked_add(1)
                     .ok_or_else(|| StorageError::InvalidArgument("shard is out of document numbers; use more shards".into()))?;
-                self.batch.put_cf(self.shard.cf(cf::META), keys::id_key(id), doc.to_be_bytes());
+                self.batch.put(cf::META, keys::id_key(id), doc.to_be_bytes());
                 self.posting(keys::ALL_DOCS_KEY.to_vec()).add(doc);
                 self.doc_delta += 1;
                 (doc, None)
@@ -185,12 +188,11 @@ impl<'a> BatchBuilder<'a> {
         self.fragments_diff(doc, old.as_ref(), Some(&new));
         let (old_t, new_t) = (old.as_ref().and_then(stored_event_time), stored_event_time(&new));
         if old_t != new_t {
-            let meta = self.shard.cf(cf::META);
             if let Some(t) = old_t {
-                self.batch.delete_cf(meta, keys::event_key(t, doc));
+                self.batch.delete(cf::META, keys::event_key(t, doc));
             }
             if let Some(t) = new_t {
-                self.batch.put_cf(meta, keys::event_key(t, doc), []);
+                self.batch.put(cf::META, keys::event_key(t, doc), []);
             }
         }
         self.overlay.insert(id.to_owned(), Some((doc, new)));
@@ -201,11 +203,10 @@ impl<'a> BatchBuilder<'a> {
         let entries = self.entries(&old);
         self.index_diff(doc, Some(&entries), None);
         self.fragments_diff(doc, Some(&old), None);
-        let meta = self.shard.cf(cf::META);
         if let Some(t) = stored_event_time(&old) {
-            self.batch.delete_cf(meta, keys::event_key(t, doc));
+            self.batch.delete(cf::META, keys::event_key(t, doc));
         }
-        self.batch.delete_cf(meta, keys::id_key(id));
+        self.batch.delete(cf::META, keys::id_key(id));
         self.posting(keys::ALL_DOCS_KEY.to_vec()).remove(doc);
         self.doc_delta -= 1;
         self.overlay.insert(id.to_owned(), None);
@@ -256,19 +257,21 @@ impl<'a> BatchBuilder<'a> {
         for p in came {
             self.posting(keys::exists_key(*p).to_vec()).add(doc);
         }
-        let range = self.shard.cf(cf::RANGE);
         let (gone, came) = diff_sorted(&o.values, &n.values);
         for (p, k) in gone {
             self.posting(keys::value_key(*p, k)).remove(doc);
-            if is_rangeable_key(k) {
-                self.batch.delete_cf(range, keys::range_key(*p, k, doc));
-            }
         }
         for (p, k) in came {
             self.posting(keys::value_key(*p, k)).add(doc);
-            if is_rangeable_key(k) {
-                self.batch.put_cf(range, keys::range_key(*p, k, doc), []);
-            }
+        }
+        // A document leaves a bucket only when none of its values remain in it.
+        let (ob, nb) = (o.buckets(), n.buckets());
+        let (gone, came) = diff_sorted(&ob, &nb);
+        for (p, b) in gone {
+            self.range_postings.entry(keys::range_key(*p, b)).or_default().remove(doc);
+        }
+        for (p, b) in came {
+            self.range_postings.entry(keys::range_key(*p, b)).or_default().add(doc);
         }
         // Deletes first: a changed value shows up on both sides under the same chunk key.
         let (gone, came) = diff_sorted(&o.columns, &n.columns);
@@ -281,41 +284,43 @@ impl<'a> BatchBuilder<'a> {
     }
 
     fn fragments_diff(&mut self, doc: u32, old: Option<&Object>, new: Option<&Object>) {
-        let rows = self.shard.cf(cf::ROWS);
         let empty = Object::new();
         let (o, n) = (old.unwrap_or(&empty), new.unwrap_or(&empty));
         for k in o.keys().filter(|k| !n.contains_key(*k)) {
-            self.batch.delete_cf(rows, keys::row_key(doc, k));
+            self.batch.delete(cf::ROWS, keys::row_key(doc, k));
         }
         for (k, v) in n.iter().filter(|(k, v)| o.get(*k) != Some(*v)) {
-            self.batch.put_cf(rows, keys::row_key(doc, k), encode_value_vec(v));
+            self.batch.put(cf::ROWS, keys::row_key(doc, k), encode_value_vec(v));
         }
     }
 
     /// Writes the batch; returns the writer state to keep.
     fn commit(mut self, sync: bool) -> Result<WriterState> {
-        let (search, cols, meta) = (self.shard.cf(cf::SEARCH), self.shard.cf(cf::COLS), self.shard.cf(cf::META));
         for (k, e) in self.postings.drain() {
-            self.batch.merge_cf(search, k, e.into_operand());
+            self.batch.merge(cf::SEARCH, k, e.into_operand());
+        }
+        for (k, e) in self.range_postings.drain() {
+            self.batch.merge(cf::RANGE, k, e.into_operand());
         }
         for (k, e) in self.chunks.drain() {
-            self.batch.merge_cf(cols, k, e.into_operand());
+            self.batch.merge(cf::COLS, k, e.into_operand());
         }
         for ((p, t), d) in &self.type_deltas {
             if *d != 0 {
-                self.batch.merge_cf(meta, keys::type_count_key(*p, *t as u8), d.to_le_bytes());
+                self.batch.merge(cf::META, keys::type_count_key(*p, *t as u8), d.to_le_bytes());
             }
         }
         for (name, id) in &self.new_paths {
-            self.batch.put_cf(meta, keys::path_key(name), id.to_be_bytes());
+            self.batch.put(cf::META, keys::path_key(name), id.to_be_bytes());
         }
         let mut state = [0u8; 12];
         state[..4].copy_from_slice(&self.state.next_doc.to_le_bytes());
         state[4..].copy_from_slice(&self.state.last_seq.to_le_bytes());
-        self.batch.put_cf(meta, keys::STATE_KEY, state);
+        self.batch.put(cf::META, keys::STATE_KEY, state);
         let mut wo = WriteOptions::default();
         wo.set_sync(sync);
-        self.shard.db.write_opt(self.batch, &wo).ctx("writing batch")?;
+        let batch = std::mem::take(&mut self.batch).into_write_batch(self.shard);
+        self.shard.db.write_opt(batch, &wo).ctx("writing batch")?;
 
         let mut paths = self.shard.paths.write().map_err(poisoned)?;
         for (name, id) in self.new_paths {
