@@ -1,4 +1,5 @@
-//! RocksDB options of a shard: one column family per index family, lz4 above the bottom level,
+//! RocksDB options of a shard: one column family per index family, no compression on L0/L1, lz4
+//! below them,
 //! zstd with a trained dictionary at the bottom, bloom filters where lookups are by exact key
 //! or by document prefix, merge operators for column chunks, posting lists and counters.
 
@@ -42,9 +43,10 @@ fn cf_options(name: &str, res: &SharedResources) -> Options {
     let mut o = Options::default();
     o.set_level_compaction_dynamic_level_bytes(true);
     o.set_write_buffer_size(32 << 20);
+    // L0 and L1 are rewritten soonest: compressing them costs ingest CPU for little space.
     o.set_compression_per_level(&[
-        DBCompressionType::Lz4,
-        DBCompressionType::Lz4,
+        DBCompressionType::None,
+        DBCompressionType::None,
         DBCompressionType::Lz4,
         DBCompressionType::Lz4,
         DBCompressionType::Lz4,
