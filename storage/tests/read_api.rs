@@ -314,3 +314,22 @@ fn range_index_buckets_answer_exact_ranges() {
         assert_eq!(count(&pred), want_arr, "arr {pred:?}");
     }
 }
+
+#[test]
+fn fetch_skips_documents_that_are_gone() {
+    let (_d, _s, coll) = open(1, None);
+    load(&coll, 50);
+    let pred = IndexPredicate::Eq { path: "tags.*".into(), value: Value::from("t1") };
+    let docs = coll.snapshot()[0].lookup(&pred).unwrap();
+    assert_eq!(docs.len(), 17);
+    coll.delete("k1").unwrap();
+    coll.delete("k4").unwrap();
+    // A fresh snapshot no longer sees them, although the caller still holds their numbers.
+    let snap = &coll.snapshot()[0];
+    let opts = ScanOptions { columns: vec![spec("f", ColumnOutput::Typed(ValueType::Float))], docs: None, with_doc_number: true };
+    let batch = snap.fetch(&docs, &opts).unwrap();
+    assert_eq!(batch.num_rows(), 15);
+    let mut all = docs.clone();
+    all.insert(10_000);
+    assert_eq!(snap.fetch(&all, &opts).unwrap().num_rows(), 15, "unknown document numbers are skipped too");
+}

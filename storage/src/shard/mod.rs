@@ -18,7 +18,7 @@ use rocksdb::{ColumnFamily, DB};
 
 pub use lookup::IndexPredicate;
 pub use options::SharedResources;
-pub use read::ShardSnapshot;
+pub use read::{RowReader, ShardSnapshot};
 pub use scan::{ColumnOutput, ColumnSpec, ScanOptions};
 pub use verify::VerifyReport;
 pub use write::{Applied, ShardOp, WriteKind};

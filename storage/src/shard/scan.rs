@@ -12,6 +12,7 @@ use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use roaring::RoaringBitmap;
 
 use super::ShardSnapshot;
+use crate::document::ID_FIELD;
 use crate::error::{Result, RocksContext, StorageError};
 use crate::index::column::{chunk_of, ChunkView, CHUNK_BITS};
 use crate::index::keys::{self, cf};
@@ -288,24 +289,31 @@ impl ShardSnapshot {
         Ok(ColumnScan { snap: self, opts, schema, paths, sources, docs, next_chunk })
     }
 
-    /// Reads the chosen columns of `docs` (intersected with live documents) from the row
-    /// index, one prefix scan per document: the access path for selective results.
+    /// Reads the chosen columns of `docs` (those still live) from the row index, one seek per
+    /// document: the access path for selective results.
     pub fn fetch(&self, docs: &RoaringBitmap, opts: &ScanOptions) -> Result<RecordBatch> {
         let schema = opts.schema()?;
         let paths = opts.parsed_paths()?;
-        let live = docs & self.all_docs()?;
-        let mut tops: Vec<&str> = paths.iter().filter_map(FieldPath::top_field).collect();
+        // `_id` is read too: every live document has it, so a document without it is skipped.
+        let mut tops: Vec<&str> = paths.iter().filter_map(FieldPath::top_field).chain([ID_FIELD]).collect();
         tops.sort_unstable();
         tops.dedup();
-        let n = live.len() as usize;
+        let n = docs.len() as usize;
         let mut cols: Vec<Assembler> = opts.columns.iter().map(|c| Assembler::new(c.output, n)).collect();
-        for doc in &live {
-            let root = Value::Object(self.read_fields(doc, Some(&tops))?);
+        let mut live = Vec::with_capacity(n);
+        let mut rows = self.row_reader();
+        for doc in docs {
+            let fields = rows.read(doc, Some(&tops))?;
+            if !fields.contains_key(ID_FIELD) {
+                continue;
+            }
+            live.push(doc);
+            let root = Value::Object(fields);
             for (a, p) in cols.iter_mut().zip(&paths) {
                 a.push_value(p.get(&root));
             }
         }
-        finish_batch(schema, opts.with_doc_number.then(|| live.iter().collect()), cols)
+        finish_batch(schema, opts.with_doc_number.then_some(live), cols)
     }
 }
 
@@ -336,7 +344,8 @@ impl ColumnScan<'_> {
                 Source::Absent => (0..rows.len()).for_each(|_| a.push_null()),
                 Source::Rows => {
                     if row_docs.is_none() {
-                        let loaded: Result<Vec<Value>> = rows.iter().map(|d| self.snap.read_doc(*d).map(Value::Object)).collect();
+                        let mut reader = self.snap.row_reader();
+                        let loaded: Result<Vec<Value>> = rows.iter().map(|d| reader.read(*d, None).map(Value::Object)).collect();
                         row_docs = Some(loaded?);
                     }
                     for root in row_docs.iter().flatten() {
