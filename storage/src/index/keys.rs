@@ -6,8 +6,10 @@
 //!   documents holding the path; `A` → posting list of all live documents
 //! - `range`: `path id | value bucket` → posting list (numbers and times; see
 //!   [`range_bucket`](super::entries::range_bucket))
-//! - `meta`: `I | _id` → doc; `E | event time | doc` → empty (retention); `P | path` → path id;
-//!   `T | path id | type` → count (merge-added); `S` → shard state
+//! - `meta`: `P | path` → path id; `T | path id | type` → count (merge-added); `S` → shard state
+//!
+//! A document's number is found through the search index's posting list for its `_id`, and
+//! expired documents through the range index on `_event_time`: no separate indexes for either.
 
 /// Column family names.
 pub mod cf {
@@ -61,32 +63,6 @@ pub fn range_key(path: u32, bucket: &[u8]) -> Vec<u8> {
     k.extend_from_slice(&path.to_be_bytes());
     k.extend_from_slice(bucket);
     k
-}
-
-/// Meta key mapping `_id` to the document number.
-pub fn id_key(id: &str) -> Vec<u8> {
-    let mut k = Vec::with_capacity(1 + id.len());
-    k.push(b'I');
-    k.extend_from_slice(id.as_bytes());
-    k
-}
-
-/// Meta key of the retention index.
-pub fn event_key(event_time: i64, doc: u32) -> [u8; 13] {
-    let mut k = [0u8; 13];
-    k[0] = b'E';
-    k[1..9].copy_from_slice(&((event_time as u64) ^ (1 << 63)).to_be_bytes());
-    k[9..].copy_from_slice(&doc.to_be_bytes());
-    k
-}
-
-/// Decodes an [`event_key`].
-pub fn parse_event_key(k: &[u8]) -> Option<(i64, u32)> {
-    if k.len() != 13 || k[0] != b'E' {
-        return None;
-    }
-    let t = u64::from_be_bytes(k[1..9].try_into().ok()?) ^ (1 << 63);
-    Some((t as i64, u32::from_be_bytes(k[9..].try_into().ok()?)))
 }
 
 /// Meta key of a path's id.

@@ -31,7 +31,7 @@ use crate::value::ValueType;
 /// Field paths seen in a shard and their dense ids.
 #[derive(Debug, Default)]
 pub(crate) struct PathDict {
-    ids: HashMap<String, u32>,
+    ids: ahash::AHashMap<String, u32>,
     names: Vec<String>,
 }
 

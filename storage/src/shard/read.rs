@@ -7,12 +7,14 @@ use std::sync::Arc;
 use roaring::RoaringBitmap;
 use rocksdb::{ReadOptions, Snapshot};
 
-use super::Shard;
+use super::{IndexPredicate, Shard};
+use crate::document::{EVENT_TIME_FIELD, ID_FIELD};
 use crate::error::{corrupt, Result, RocksContext};
 use crate::index::keys::{self, cf, prefix_end};
 use crate::index::posting;
 use crate::value::codec::decode_value_exact;
-use crate::value::Object;
+use crate::value::keycode::encode_key;
+use crate::value::{Object, Value};
 
 /// Reads documents' row fragments, reusing one RocksDB iterator.
 pub struct RowReader<'a> {
@@ -87,14 +89,13 @@ impl ShardSnapshot {
         o
     }
 
-    /// The document number of `_id`, if the document exists.
+    /// The document number of `_id`, if the document exists (from the `_id` posting list).
     pub fn doc_number(&self, id: &str) -> Result<Option<u32>> {
-        let v = self
-            .shard
-            .db
-            .get_pinned_cf_opt(self.shard.cf(cf::META), keys::id_key(id), &self.read_options())
-            .ctx("reading _id index")?;
-        v.map(|v| Ok(u32::from_be_bytes(v.as_ref().try_into().map_err(|_| corrupt("_id index", "bad doc number"))?))).transpose()
+        let Some(path) = self.path_id(ID_FIELD) else { return Ok(None) };
+        let key = keys::value_key(path, &encode_key(&Value::String(id.to_owned())));
+        let found =
+            self.shard.db.get_pinned_cf_opt(self.shard.cf(cf::SEARCH), key, &self.read_options()).ctx("reading _id posting")?;
+        Ok(found.map(|v| posting::decode(&v)).transpose()?.and_then(|docs| docs.min()))
     }
 
     /// The whole document with number `doc` (empty if it does not exist).
@@ -161,25 +162,19 @@ impl ShardSnapshot {
 }
 
 impl ShardSnapshot {
-    /// `_id`s of documents whose event time is before `cutoff`, from the retention index.
+    /// `_id`s of documents whose event time is before `cutoff`, from the range index on
+    /// `_event_time` (only expired values are read, never live ones).
     pub fn expired_ids(&self, cutoff: i64) -> Result<Vec<String>> {
-        let start = b"E".to_vec();
-        let end = keys::event_key(cutoff, 0).to_vec();
-        let mut it = self.shard.db.raw_iterator_cf_opt(self.shard.cf(cf::META), self.bounded(&start, Some(end)));
-        it.seek(&start);
-        let mut docs = Vec::new();
-        while let Some(k) = it.key() {
-            let (_, doc) = keys::parse_event_key(k).ok_or_else(|| corrupt("retention index", "bad key"))?;
-            docs.push(doc);
-            it.next();
-        }
-        it.status().ctx("scanning retention index")?;
-        let mut ids = Vec::with_capacity(docs.len());
+        let expired = IndexPredicate::Range {
+            path: EVENT_TIME_FIELD.into(),
+            lower: std::ops::Bound::Unbounded,
+            upper: std::ops::Bound::Excluded(Value::Timestamp(cutoff)),
+        };
+        let docs = self.lookup(&expired)?;
+        let mut ids = Vec::with_capacity(docs.len() as usize);
         let mut rows = self.row_reader();
-        for doc in docs {
-            if let Some(crate::value::Value::String(id)) =
-                rows.read(doc, Some(&[crate::document::ID_FIELD]))?.remove(crate::document::ID_FIELD)
-            {
+        for doc in &docs {
+            if let Some(Value::String(id)) = rows.read(doc, Some(&[ID_FIELD]))?.remove(ID_FIELD) {
                 ids.push(id);
             }
         }

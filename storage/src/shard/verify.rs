@@ -1,9 +1,9 @@
 //! Consistency check: rebuilds every index from the row index and compares it with what is
 //! stored (search postings, exists and all-documents lists, range buckets, column chunks,
-//! smart-schema counters, the `_id` map and the retention index). Used by tests after crashes
+//! smart-schema counters, unique `_id`s). Used by tests after crashes
 //! and random operation sequences, and available to operators.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use roaring::RoaringBitmap;
 
@@ -45,8 +45,7 @@ impl ShardSnapshot {
         let mut ranges: BTreeMap<Vec<u8>, RoaringBitmap> = BTreeMap::new();
         let mut chunks: BTreeMap<[u8; 8], BTreeMap<u16, Vec<u8>>> = BTreeMap::new();
         let mut counts: HashMap<(u32, ValueType), i64> = HashMap::new();
-        let mut ids = BTreeMap::new();
-        let mut events = BTreeSet::new();
+        let mut ids = HashSet::new();
         for (doc, body) in &docs {
             let e = DocEntries::of(body, &mut |p: &str| {
                 paths.id(p).unwrap_or_else(|| {
@@ -72,16 +71,12 @@ impl ShardSnapshot {
                 chunks.entry(keys::col_key(p, chunk_of(*doc))).or_default().insert(off, v);
             }
             match id_of(body) {
-                Some(id) => {
-                    ids.insert(keys::id_key(id), *doc);
-                }
+                Some(id) if !ids.insert(id.to_owned()) => report.problems.push(format!("_id '{id}' is held by two documents")),
+                Some(_) => {}
                 None => report.problems.push(format!("doc {doc} has no _id")),
             }
-            match stored_event_time(body) {
-                Some(t) => {
-                    events.insert(keys::event_key(t, *doc).to_vec());
-                }
-                None => report.problems.push(format!("doc {doc} has no _event_time")),
+            if stored_event_time(body).is_none() {
+                report.problems.push(format!("doc {doc} has no _event_time"));
             }
         }
         drop(paths);
@@ -90,9 +85,8 @@ impl ShardSnapshot {
         }
         self.check_postings(cf::SEARCH, &postings, &mut report)?;
         self.check_postings(cf::RANGE, &ranges, &mut report)?;
-        self.check_keys(cf::META, b"E", &events, &mut report)?;
         self.check_chunks(&chunks, &mut report)?;
-        self.check_meta(&ids, &counts, &mut report)?;
+        self.check_meta(&counts, &mut report)?;
         Ok(report)
     }
 
@@ -136,28 +130,6 @@ impl ShardSnapshot {
         Ok(())
     }
 
-    fn check_keys(
-        &self,
-        family: &str,
-        prefix: &[u8],
-        want: &BTreeSet<impl AsRef<[u8]> + Ord>,
-        report: &mut VerifyReport,
-    ) -> Result<()> {
-        let mut got = Vec::new();
-        let mut it = self.shard().db.raw_iterator_cf_opt(self.shard().cf(family), self.bounded(prefix, keys::prefix_end(prefix)));
-        it.seek(prefix);
-        while let Some(k) = it.key() {
-            got.push(k.to_vec());
-            it.next();
-        }
-        it.status().ctx("scanning keys")?;
-        let want: Vec<&[u8]> = want.iter().map(|k| k.as_ref()).collect();
-        if got.iter().map(Vec::as_slice).ne(want.iter().copied()) {
-            report.problems.push(format!("{family} keys {prefix:?}: stored {}, rows say {}", got.len(), want.len()));
-        }
-        Ok(())
-    }
-
     fn check_chunks(&self, want: &BTreeMap<[u8; 8], BTreeMap<u16, Vec<u8>>>, report: &mut VerifyReport) -> Result<()> {
         let mut it = self.shard().db.raw_iterator_cf_opt(self.shard().cf(cf::COLS), self.read_options());
         it.seek_to_first();
@@ -186,23 +158,7 @@ impl ShardSnapshot {
         Ok(())
     }
 
-    fn check_meta(
-        &self,
-        ids: &BTreeMap<Vec<u8>, u32>,
-        counts: &HashMap<(u32, ValueType), i64>,
-        report: &mut VerifyReport,
-    ) -> Result<()> {
-        let mut got_ids = BTreeMap::new();
-        let mut it = self.shard().db.raw_iterator_cf_opt(self.shard().cf(cf::META), self.bounded(b"I", Some(b"J".to_vec())));
-        it.seek(b"I");
-        while let (Some(k), Some(v)) = (it.key(), it.value()) {
-            got_ids.insert(k.to_vec(), u32::from_be_bytes(v.try_into().map_err(|_| corrupt("_id index", "bad value"))?));
-            it.next();
-        }
-        it.status().ctx("scanning _id index")?;
-        if &got_ids != ids {
-            report.problems.push(format!("_id index has {} entries, rows say {}", got_ids.len(), ids.len()));
-        }
+    fn check_meta(&self, counts: &HashMap<(u32, ValueType), i64>, report: &mut VerifyReport) -> Result<()> {
         let mem = self.shard().type_counts.read().map_err(super::poisoned)?;
         let mem: HashMap<_, _> = mem.iter().filter(|(_, n)| **n != 0).map(|(k, v)| (*k, *v)).collect();
         if &mem != counts {
@@ -233,8 +189,11 @@ impl ShardSnapshot {
                 counts.len()
             ));
         }
-        if self.shard().doc_count() != ids.len() as u64 {
-            report.problems.push(format!("doc count {} but {} documents in rows", self.shard().doc_count(), ids.len()));
+        let rows = self.all_docs()?.len();
+        if self.shard().doc_count() != rows {
+            report
+                .problems
+                .push(format!("doc count {} but {rows} documents in the all-documents list", self.shard().doc_count()));
         }
         Ok(())
     }

@@ -10,14 +10,15 @@ use rocksdb::WriteOptions;
 
 use super::sorted_batch::SortedBatch;
 use super::{poisoned, Shard, WriterState};
-use crate::document::{event_time_of, id_of, stored_event_time, EVENT_TIME_FIELD, ID_FIELD};
+use crate::document::{event_time_of, id_of, EVENT_TIME_FIELD, ID_FIELD};
 use crate::error::{Result, RocksContext, StorageError};
 use crate::index::column::{chunk_of, ChunkEdits};
 use crate::index::entries::{diff_sorted, DocEntries};
 use crate::index::keys::{self, cf};
-use crate::index::posting::PostingEdits;
+use crate::index::posting::{self, PostingEdits};
 use crate::patch::{self, PatchOp};
 use crate::value::codec::{decode_value_exact, encode_value_vec};
+use crate::value::keycode::encode_key;
 use crate::value::{Object, Value, ValueType};
 
 /// One document operation routed to a shard.
@@ -159,11 +160,10 @@ impl<'a> BatchBuilder<'a> {
         if let Some(c) = self.overlay.get(id) {
             return Ok(c.clone());
         }
-        let meta = self.shard.cf(cf::META);
-        let Some(v) = self.shard.db.get_pinned_cf(meta, keys::id_key(id)).ctx("reading _id index")? else {
-            return Ok(None);
-        };
-        let doc = u32::from_be_bytes(v.as_ref().try_into().map_err(|_| crate::error::corrupt("_id index", "bad doc number"))?);
+        let Some(path) = self.shard.paths.read().map_err(poisoned)?.id(ID_FIELD) else { return Ok(None) };
+        let key = keys::value_key(path, &encode_key(&Value::String(id.to_owned())));
+        let found = self.shard.db.get_pinned_cf(self.shard.cf(cf::SEARCH), key).ctx("reading _id posting")?;
+        let Some(doc) = found.map(|v| posting::decode(&v)).transpose()?.and_then(|d| d.min()) else { return Ok(None) };
         let body = self.shard.read_doc_latest(doc)?;
         Ok(Some((doc, body)))
     }
@@ -176,7 +176,6 @@ impl<'a> BatchBuilder<'a> {
                 self.state.next_doc = doc
                     .checked_add(1)
                     .ok_or_else(|| StorageError::InvalidArgument("shard is out of document numbers; use more shards".into()))?;
-                self.batch.put(cf::META, keys::id_key(id), doc.to_be_bytes());
                 self.posting(keys::ALL_DOCS_KEY.to_vec()).add(doc);
                 self.doc_delta += 1;
                 (doc, None)
@@ -186,15 +185,6 @@ impl<'a> BatchBuilder<'a> {
         let new_entries = self.entries(&new);
         self.index_diff(doc, old_entries.as_ref(), Some(&new_entries));
         self.fragments_diff(doc, old.as_ref(), Some(&new));
-        let (old_t, new_t) = (old.as_ref().and_then(stored_event_time), stored_event_time(&new));
-        if old_t != new_t {
-            if let Some(t) = old_t {
-                self.batch.delete(cf::META, keys::event_key(t, doc));
-            }
-            if let Some(t) = new_t {
-                self.batch.put(cf::META, keys::event_key(t, doc), []);
-            }
-        }
         self.overlay.insert(id.to_owned(), Some((doc, new)));
         Ok(())
     }
@@ -203,10 +193,6 @@ impl<'a> BatchBuilder<'a> {
         let entries = self.entries(&old);
         self.index_diff(doc, Some(&entries), None);
         self.fragments_diff(doc, Some(&old), None);
-        if let Some(t) = stored_event_time(&old) {
-            self.batch.delete(cf::META, keys::event_key(t, doc));
-        }
-        self.batch.delete(cf::META, keys::id_key(id));
         self.posting(keys::ALL_DOCS_KEY.to_vec()).remove(doc);
         self.doc_delta -= 1;
         self.overlay.insert(id.to_owned(), None);
