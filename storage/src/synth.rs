@@ -104,31 +104,24 @@ impl EventGen {
             );
         }
         let (collection, record) = match roll {
-            3..=52 => {
+            3..=52 | 73..=84 => {
+                // Likes and reposts: `subject` is an object.
+                let kind = if roll <= 52 { "like" } else { "repost" };
                 let (uri, cid) = self.at_uri("app.bsky.feed.post");
                 (
-                    "app.bsky.feed.like",
+                    format!("app.bsky.feed.{kind}"),
                     format!(
-                        r#"{{"$type":"app.bsky.feed.like","createdAt":"{}","subject":{{"cid":"{cid}","uri":"{uri}"}}}}"#,
+                        r#"{{"$type":"app.bsky.feed.{kind}","createdAt":"{}","subject":{{"cid":"{cid}","uri":"{uri}"}}}}"#,
                         self.created_at()
                     ),
                 )
             }
             53..=72 => {
+                // Follows: `subject` is a string.
                 let subject = EventGen::did(self.user());
                 (
-                    "app.bsky.graph.follow",
+                    "app.bsky.graph.follow".to_owned(),
                     format!(r#"{{"$type":"app.bsky.graph.follow","createdAt":"{}","subject":"{subject}"}}"#, self.created_at()),
-                )
-            }
-            73..=84 => {
-                let (uri, cid) = self.at_uri("app.bsky.feed.post");
-                (
-                    "app.bsky.feed.repost",
-                    format!(
-                        r#"{{"$type":"app.bsky.feed.repost","createdAt":"{}","subject":{{"cid":"{cid}","uri":"{uri}"}}}}"#,
-                        self.created_at()
-                    ),
                 )
             }
             _ => {
@@ -143,7 +136,7 @@ impl EventGen {
                 };
                 let text = self.text();
                 (
-                    "app.bsky.feed.post",
+                    "app.bsky.feed.post".to_owned(),
                     format!(
                         r#"{{"$type":"app.bsky.feed.post","createdAt":"{}","langs":[{}],"text":"{text}"{reply}}}"#,
                         self.created_at(),
