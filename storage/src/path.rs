@@ -73,7 +73,7 @@ impl FieldPath {
     }
 
     /// Like [`FieldPath::get`], starting at segment `from`.
-    pub fn get_from<'a>(&self, root: &'a Value, from: usize) -> Option<&'a Value> {
+    fn get_from<'a>(&self, root: &'a Value, from: usize) -> Option<&'a Value> {
         let mut cur = root;
         for seg in &self.0[from..] {
             match (seg, cur) {

@@ -121,6 +121,11 @@ fn lookups_compose_and_feed_fetch() {
     let tag = |t: &str| IndexPredicate::Eq { path: "tags.*".into(), value: Value::from(t) };
     assert_eq!(count(&tag("all")), 3_000);
     assert_eq!(count(&tag("t1")), 1_000);
+    // Posting sizes for the planner, without reading the lists; ints match floats of equal value.
+    let count_eq = |p: &str, v: Value| -> u64 { coll.snapshot().iter().map(|s| s.count_eq(p, &v).unwrap()).sum() };
+    assert_eq!(count_eq("tags.*", Value::from("t1")), 1_000);
+    assert_eq!(count_eq("x", Value::Float(101.0)), 1);
+    assert_eq!(count_eq("nope", Value::Int(1)), 0);
     let int_range = IndexPredicate::Range {
         path: "x".into(),
         lower: Bound::Included(Value::Int(100)),

@@ -35,11 +35,6 @@ impl Value {
         // Serializing our own Value to a String cannot fail.
         serde_json::to_string(self).unwrap_or_default()
     }
-
-    /// Converts to a `serde_json::Value` (for callers that already speak serde_json).
-    pub fn to_serde_json(&self) -> serde_json::Value {
-        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
-    }
 }
 
 /// Converts a serde_json error (line, column) into a byte offset into `input`.

@@ -97,11 +97,6 @@ impl ValueType {
         }
     }
 
-    /// Parses a name produced by [`ValueType::name`].
-    pub fn from_name(name: &str) -> Option<ValueType> {
-        ValueType::ALL.into_iter().find(|t| t.name() == name)
-    }
-
     /// Decodes the `repr(u8)` discriminant.
     pub fn from_u8(b: u8) -> Option<ValueType> {
         ValueType::ALL.get(b as usize).copied()
@@ -110,14 +105,6 @@ impl ValueType {
     /// True for types that are not objects or arrays.
     pub fn is_scalar(self) -> bool {
         !matches!(self, ValueType::Object | ValueType::Array)
-    }
-
-    /// True for types the range index covers (numbers and times).
-    pub fn is_rangeable(self) -> bool {
-        matches!(
-            self,
-            ValueType::Int | ValueType::Float | ValueType::Date | ValueType::Time | ValueType::DateTime | ValueType::Timestamp
-        )
     }
 }
 
@@ -172,5 +159,38 @@ impl From<&str> for Value {
 impl From<i64> for Value {
     fn from(i: i64) -> Self {
         Value::Int(i)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn total_order_across_types() {
+        let mut vals = vec![
+            Value::Array(vec![]),
+            Value::from("b"),
+            Value::Int(3),
+            Value::Null,
+            Value::Float(2.5),
+            Value::Bool(true),
+            Value::Timestamp(0),
+            Value::Bool(false),
+            Value::from("a"),
+        ];
+        vals.sort_by(Value::total_cmp);
+        let want = vec![
+            Value::Null,
+            Value::Bool(false),
+            Value::Bool(true),
+            Value::Float(2.5),
+            Value::Int(3),
+            Value::from("a"),
+            Value::from("b"),
+            Value::Timestamp(0),
+            Value::Array(vec![]),
+        ];
+        assert_eq!(vals, want);
     }
 }
