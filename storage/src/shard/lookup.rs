@@ -166,15 +166,15 @@ impl ShardSnapshot {
         if start >= end {
             return Ok(RoaringBitmap::new());
         }
+        if bucket_len(fam).is_none() {
+            // Strings, bytes, bools: the search index is ordered, scan it.
+            return self.union_postings(&start, Some(end));
+        }
         let bucket = |b: &Bound<Value>| match b {
             Bound::Included(v) | Bound::Excluded(v) => range_bucket(&encode_key(v)).map(<[u8]>::to_vec),
             Bound::Unbounded => None,
         };
         let (lo_bucket, hi_bucket) = (bucket(lower), bucket(upper));
-        if bucket_len(fam).is_none() {
-            // Strings, bytes, bools: the search index is ordered, scan it.
-            return self.union_postings(&start, Some(end));
-        }
         self.lookup_buckets(id, fam, &head, (&start, &end), lo_bucket, hi_bucket)
     }
 

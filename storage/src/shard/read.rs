@@ -58,6 +58,20 @@ impl Drop for ShardSnapshot {
 }
 
 impl Shard {
+    /// The document number of `_id` as seen by `ro` (a snapshot, or the latest state).
+    pub(crate) fn doc_number_with(&self, id: &str, ro: &ReadOptions) -> Result<Option<u32>> {
+        let Some(path) = self.paths.read().map_err(super::poisoned)?.id(ID_FIELD) else { return Ok(None) };
+        let key = keys::value_key(path, &encode_key(&Value::String(id.to_owned())));
+        let found = self.db.get_pinned_cf_opt(self.cf(cf::SEARCH), key, ro).ctx("reading _id posting")?;
+        Ok(found.map(|v| posting::decode(&v)).transpose()?.and_then(|docs| docs.min()))
+    }
+
+    /// A row reader over the state `ro` sees (a snapshot, or the latest state).
+    pub(crate) fn row_reader_with(&self, mut ro: ReadOptions) -> RowReader<'_> {
+        ro.set_prefix_same_as_start(true);
+        RowReader { it: self.db.raw_iterator_cf_opt(self.cf(cf::ROWS), ro) }
+    }
+
     /// Takes a snapshot of this shard.
     pub fn snapshot(self: &Arc<Self>) -> ShardSnapshot {
         let snap: Snapshot<'_> = self.db.snapshot();
@@ -91,11 +105,7 @@ impl ShardSnapshot {
 
     /// The document number of `_id`, if the document exists (from the `_id` posting list).
     pub fn doc_number(&self, id: &str) -> Result<Option<u32>> {
-        let Some(path) = self.path_id(ID_FIELD) else { return Ok(None) };
-        let key = keys::value_key(path, &encode_key(&Value::String(id.to_owned())));
-        let found =
-            self.shard.db.get_pinned_cf_opt(self.shard.cf(cf::SEARCH), key, &self.read_options()).ctx("reading _id posting")?;
-        Ok(found.map(|v| posting::decode(&v)).transpose()?.and_then(|docs| docs.min()))
+        self.shard.doc_number_with(id, &self.read_options())
     }
 
     /// The whole document with number `doc` (empty if it does not exist).
@@ -112,9 +122,7 @@ impl ShardSnapshot {
     /// A reader of many documents' fragments through one iterator (one seek per document);
     /// cheaper than [`ShardSnapshot::read_fields`] per document.
     pub fn row_reader(&self) -> RowReader<'_> {
-        let mut o = self.read_options();
-        o.set_prefix_same_as_start(true);
-        RowReader { it: self.shard.db.raw_iterator_cf_opt(self.shard.cf(cf::ROWS), o) }
+        self.shard.row_reader_with(self.read_options())
     }
 
     /// The document with `_id`, if it exists.

@@ -189,11 +189,11 @@ impl ShardSnapshot {
                 counts.len()
             ));
         }
-        let rows = self.all_docs()?.len();
-        if self.shard().doc_count() != rows {
+        let listed = self.all_docs()?.len();
+        if self.shard().doc_count() != listed {
             report
                 .problems
-                .push(format!("doc count {} but {rows} documents in the all-documents list", self.shard().doc_count()));
+                .push(format!("doc count {} but {listed} documents in the all-documents list", self.shard().doc_count()));
         }
         Ok(())
     }

@@ -6,7 +6,7 @@
 use ahash::AHashMap as HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use rocksdb::WriteOptions;
+use rocksdb::{ReadOptions, WriteOptions};
 
 use super::sorted_batch::SortedBatch;
 use super::{poisoned, Shard, WriterState};
@@ -15,10 +15,9 @@ use crate::error::{Result, RocksContext, StorageError};
 use crate::index::column::{chunk_of, ChunkEdits};
 use crate::index::entries::{diff_sorted, DocEntries};
 use crate::index::keys::{self, cf};
-use crate::index::posting::{self, PostingEdits};
+use crate::index::posting::PostingEdits;
 use crate::patch::{self, PatchOp};
-use crate::value::codec::{decode_value_exact, encode_value_vec};
-use crate::value::keycode::encode_key;
+use crate::value::codec::encode_value_vec;
 use crate::value::{Object, Value, ValueType};
 
 /// One document operation routed to a shard.
@@ -160,11 +159,9 @@ impl<'a> BatchBuilder<'a> {
         if let Some(c) = self.overlay.get(id) {
             return Ok(c.clone());
         }
-        let Some(path) = self.shard.paths.read().map_err(poisoned)?.id(ID_FIELD) else { return Ok(None) };
-        let key = keys::value_key(path, &encode_key(&Value::String(id.to_owned())));
-        let found = self.shard.db.get_pinned_cf(self.shard.cf(cf::SEARCH), key).ctx("reading _id posting")?;
-        let Some(doc) = found.map(|v| posting::decode(&v)).transpose()?.and_then(|d| d.min()) else { return Ok(None) };
-        let body = self.shard.read_doc_latest(doc)?;
+        let Some(doc) = self.shard.doc_number_with(id, &ReadOptions::default())? else { return Ok(None) };
+        // The writer holds the shard lock: the latest state is this document's state.
+        let body = self.shard.row_reader_with(ReadOptions::default()).read(doc, None)?;
         Ok(Some((doc, body)))
     }
 
@@ -339,21 +336,4 @@ fn check_patched(id: &str, doc: &mut Object) -> Result<()> {
     doc.insert(EVENT_TIME_FIELD.into(), Value::Timestamp(t));
     debug_assert!(doc.contains_key(ID_FIELD));
     Ok(())
-}
-
-impl Shard {
-    /// Reads a document's fragments outside any snapshot (the writer holds the shard lock).
-    pub(crate) fn read_doc_latest(&self, doc: u32) -> Result<Object> {
-        let mut out = Object::new();
-        let prefix = doc.to_be_bytes();
-        for item in self.db.prefix_iterator_cf(self.cf(cf::ROWS), prefix) {
-            let (k, v) = item.ctx("reading row")?;
-            if !k.starts_with(&prefix) {
-                break;
-            }
-            let field = String::from_utf8(k[4..].to_vec()).map_err(|_| crate::error::corrupt("row key", "not UTF-8"))?;
-            out.insert(field, decode_value_exact(&v)?);
-        }
-        Ok(out)
-    }
 }
