@@ -23,6 +23,15 @@ fn env_or(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
+/// CPU seconds this process has used (user + system, every thread), where /proc tells.
+fn cpu_secs() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let fields: Vec<&str> = stat.rsplit(')').next()?.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i)?.parse::<f64>().ok();
+    // utime and stime, in clock ticks of 1/100 s.
+    Some((ticks(11)? + ticks(12)?) / 100.0)
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
@@ -46,6 +55,7 @@ fn main() {
 
     // Ingest: JSON text → parsed documents → durable writes, in batches. A parser thread feeds
     // the writer, as request threads feed the storage engine in the server.
+    let cpu0 = cpu_secs();
     let t = Instant::now();
     let parsing = std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<WriteOp>>(2);
@@ -69,6 +79,7 @@ fn main() {
         parser.join().expect("parser thread")
     });
     let ingest = t.elapsed();
+    let ingest_cpu = cpu_secs().zip(cpu0).map(|(b, a)| b - a);
     println!("documents: {docs}, shards: {shards}, users: {users}, write batch: {batch} documents");
     println!(
         "ingest: {:.0} docs/s ({:.2} s, of which JSON parsing {:.2} s)",
@@ -76,6 +87,13 @@ fn main() {
         ingest.as_secs_f64(),
         parsing.as_secs_f64()
     );
+    if let Some(cpu) = ingest_cpu {
+        println!(
+            "ingest CPU: {cpu:.1} s over all threads ({:.2} cores busy, {:.1} µs per document)",
+            cpu / ingest.as_secs_f64(),
+            cpu * 1e6 / docs as f64
+        );
+    }
 
     let t = Instant::now();
     coll.compact().expect("compact");

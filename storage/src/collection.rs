@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::xxh3_64;
 
@@ -141,21 +142,14 @@ impl Collection {
             }
         }
         let busy: Vec<_> = per_shard.into_iter().enumerate().filter(|(_, (idx, _))| !idx.is_empty()).collect();
+        // Shards are written on the long-lived rayon pool: per-call threads would rebuild their
+        // allocator and RocksDB thread-local state on every write.
         let outcomes: Vec<(Vec<usize>, Vec<Result<Applied>>)> = if busy.len() <= 1 {
             busy.into_iter().map(|(s, (idx, ops))| (idx, self.shards[s].apply(ops, &self.seq, self.config.sync_writes))).collect()
         } else {
-            std::thread::scope(|scope| {
-                let handles: Vec<_> = busy
-                    .into_iter()
-                    .map(|(s, (idx, ops))| {
-                        let shard = &self.shards[s];
-                        let seq = &self.seq;
-                        let sync = self.config.sync_writes;
-                        scope.spawn(move || (idx, shard.apply(ops, seq, sync)))
-                    })
-                    .collect();
-                handles.into_iter().filter_map(|h| h.join().ok()).collect()
-            })
+            busy.into_par_iter()
+                .map(|(s, (idx, ops))| (idx, self.shards[s].apply(ops, &self.seq, self.config.sync_writes)))
+                .collect()
         };
         for (idx, res) in outcomes {
             for (i, r) in idx.into_iter().zip(res) {

@@ -33,37 +33,24 @@ pub fn chunk_of(doc: u32) -> u32 {
     doc >> CHUNK_BITS
 }
 
-/// Accumulates set/delete edits for one chunk within a write batch.
-#[derive(Debug, Default, Clone)]
-pub struct ChunkEdits {
-    buf: Vec<u8>,
+/// Tag of a column merge operand: a run of set/delete edits (see [`EditGroups`](super::edits::EditGroups)).
+pub const EDITS_TAG: u8 = EDITS;
+
+/// Appends the edit "set `doc`'s value to the codec-encoded `value`" to an edit run.
+pub fn push_set(out: &mut Vec<u8>, doc: u32, value: &[u8]) {
+    push_head(out, SET, doc);
+    put_varint(value.len() as u64, out);
+    out.extend_from_slice(value);
 }
 
-impl ChunkEdits {
-    /// Sets `doc`'s value to the codec-encoded `value`.
-    pub fn set(&mut self, doc: u32, value: &[u8]) {
-        self.head(SET, doc);
-        put_varint(value.len() as u64, &mut self.buf);
-        self.buf.extend_from_slice(value);
-    }
+/// Appends the edit "remove `doc`'s value" to an edit run.
+pub fn push_delete(out: &mut Vec<u8>, doc: u32) {
+    push_head(out, DELETE, doc);
+}
 
-    /// Removes `doc`'s value.
-    pub fn delete(&mut self, doc: u32) {
-        self.head(DELETE, doc);
-    }
-
-    fn head(&mut self, op: u8, doc: u32) {
-        if self.buf.is_empty() {
-            self.buf.push(EDITS);
-        }
-        self.buf.push(op);
-        self.buf.extend_from_slice(&((doc & (CHUNK_DOCS - 1)) as u16).to_le_bytes());
-    }
-
-    /// The merge operand to write.
-    pub fn into_operand(self) -> Vec<u8> {
-        self.buf
-    }
+fn push_head(out: &mut Vec<u8>, op: u8, doc: u32) {
+    out.push(op);
+    out.extend_from_slice(&((doc & (CHUNK_DOCS - 1)) as u16).to_le_bytes());
 }
 
 /// A read-only view of a folded chunk.
@@ -320,14 +307,14 @@ mod tests {
     use crate::value::codec::encode_value_vec;
 
     fn edits_for(vals: &[(u32, Option<Value>)]) -> Vec<u8> {
-        let mut e = ChunkEdits::default();
+        let mut e = vec![EDITS_TAG];
         for (doc, v) in vals {
             match v {
-                Some(v) => e.set(*doc, &encode_value_vec(v)),
-                None => e.delete(*doc),
+                Some(v) => push_set(&mut e, *doc, &encode_value_vec(v)),
+                None => push_delete(&mut e, *doc),
             }
         }
-        e.into_operand()
+        e
     }
 
     fn values(chunk: &[u8]) -> Vec<(u16, Value)> {

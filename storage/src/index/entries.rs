@@ -7,16 +7,25 @@ use crate::value::codec::encode_value;
 use crate::value::keycode::{encode_key_into, tag};
 use crate::value::{Object, Value, ValueType};
 
-/// Index entries of one document, each list sorted and free of duplicates.
-#[derive(Debug, Default, Clone, PartialEq)]
+/// Index entries of one document. Encoded values live in one buffer; each list is sorted and
+/// free of duplicates.
+#[derive(Debug, Default, Clone)]
 pub struct DocEntries {
     /// (path id, type) for every value at every path, arrays' elements under `*`.
     pub types: Vec<(u32, ValueType)>,
-    /// (path id, key-encoded scalar value) for the search index; array elements individually.
-    pub values: Vec<(u32, Vec<u8>)>,
-    /// (path id, codec-encoded value) for the column index: scalars and whole arrays at paths
-    /// not under an array.
-    pub columns: Vec<(u32, Vec<u8>)>,
+    buf: Vec<u8>,
+    /// Search-index values: key-encoded scalars, array elements individually; by (path, key).
+    values: Vec<Slot>,
+    /// Column values: codec-encoded scalars and whole arrays at paths not under an array; by path.
+    columns: Vec<Slot>,
+}
+
+/// A path id and where its encoded bytes sit in [`DocEntries::buf`].
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    path: u32,
+    start: u32,
+    end: u32,
 }
 
 impl DocEntries {
@@ -31,15 +40,31 @@ impl DocEntries {
         }
         out.types.sort_unstable();
         out.types.dedup();
-        out.values.sort_unstable();
-        out.values.dedup();
-        out.columns.sort_unstable_by_key(|(id, _)| *id);
+        let buf = &out.buf;
+        let bytes = |s: &Slot| &buf[s.start as usize..s.end as usize];
+        out.values.sort_unstable_by(|a, b| a.path.cmp(&b.path).then_with(|| bytes(a).cmp(bytes(b))));
+        out.values.dedup_by(|a, b| a.path == b.path && bytes(a) == bytes(b));
+        out.columns.sort_by_key(|s| s.path);
         out
+    }
+
+    fn slice(&self, s: &Slot) -> (u32, &[u8]) {
+        (s.path, &self.buf[s.start as usize..s.end as usize])
+    }
+
+    /// (path id, key-encoded value) for the search index, sorted by path then value.
+    pub fn values(&self) -> impl Iterator<Item = (u32, &[u8])> + '_ {
+        self.values.iter().map(|s| self.slice(s))
+    }
+
+    /// (path id, codec-encoded value) for the column index, sorted by path.
+    pub fn columns(&self) -> impl Iterator<Item = (u32, &[u8])> + '_ {
+        self.columns.iter().map(|s| self.slice(s))
     }
 
     /// (path id, range bucket) of every number and time, sorted and free of duplicates.
     pub fn buckets(&self) -> Vec<(u32, &[u8])> {
-        let mut out: Vec<(u32, &[u8])> = self.values.iter().filter_map(|(p, k)| Some((*p, range_bucket(k)?))).collect();
+        let mut out: Vec<(u32, &[u8])> = self.values().filter_map(|(p, k)| Some((p, range_bucket(k)?))).collect();
         out.dedup();
         out
     }
@@ -55,6 +80,18 @@ impl DocEntries {
                 Some(*id)
             }
         })
+    }
+
+    fn push_value(&mut self, path: u32, v: &Value) {
+        let start = self.buf.len() as u32;
+        encode_key_into(v, &mut self.buf);
+        self.values.push(Slot { path, start, end: self.buf.len() as u32 });
+    }
+
+    fn push_column(&mut self, path: u32, v: &Value) {
+        let start = self.buf.len() as u32;
+        encode_value(v, &mut self.buf);
+        self.columns.push(Slot { path, start, end: self.buf.len() as u32 });
     }
 }
 
@@ -72,9 +109,7 @@ fn walk(v: &Value, path: &mut String, in_array: bool, path_id: &mut impl FnMut(&
         }
         Value::Array(items) => {
             if !in_array {
-                let mut enc = Vec::new();
-                encode_value(v, &mut enc);
-                out.columns.push((id, enc));
+                out.push_column(id, v);
             }
             let len = path.len();
             push_elements(path, false);
@@ -84,13 +119,9 @@ fn walk(v: &Value, path: &mut String, in_array: bool, path_id: &mut impl FnMut(&
             path.truncate(len);
         }
         scalar => {
-            let mut key = Vec::with_capacity(12);
-            encode_key_into(scalar, &mut key);
-            out.values.push((id, key));
+            out.push_value(id, scalar);
             if !in_array {
-                let mut enc = Vec::with_capacity(12);
-                encode_value(scalar, &mut enc);
-                out.columns.push((id, enc));
+                out.push_column(id, scalar);
             }
         }
     }
@@ -159,9 +190,9 @@ mod tests {
         assert!(e.types.contains(&(id("a.b.*"), ValueType::Int)));
         assert!(e.types.contains(&(id("a.b"), ValueType::Array)));
         assert!(e.types.contains(&(id("c"), ValueType::Null)));
-        assert_eq!(e.values.iter().filter(|(p, _)| *p == id("a.b.*")).count(), 2);
-        assert!(e.columns.iter().any(|(p, _)| *p == id("a.b")));
-        assert!(!e.columns.iter().any(|(p, _)| *p == id("a.b.*")));
+        assert_eq!(e.values().filter(|(p, _)| *p == id("a.b.*")).count(), 2);
+        assert!(e.columns().any(|(p, _)| p == id("a.b")));
+        assert!(!e.columns().any(|(p, _)| p == id("a.b.*")));
         assert_eq!(e.paths().count(), 4);
     }
 

@@ -25,9 +25,14 @@ pub mod cf {
 /// Row-index key of one fragment.
 pub fn row_key(doc: u32, field: &str) -> Vec<u8> {
     let mut k = Vec::with_capacity(4 + field.len());
-    k.extend_from_slice(&doc.to_be_bytes());
-    k.extend_from_slice(field.as_bytes());
+    row_key_into(&mut k, doc, field);
     k
+}
+
+/// Appends the row-index key of one fragment to `out`.
+pub fn row_key_into(out: &mut Vec<u8>, doc: u32, field: &str) {
+    out.extend_from_slice(&doc.to_be_bytes());
+    out.extend_from_slice(field.as_bytes());
 }
 
 /// Column chunk key.
@@ -41,10 +46,15 @@ pub fn col_key(path: u32, chunk: u32) -> [u8; 8] {
 /// Search-index key of one value's posting list.
 pub fn value_key(path: u32, value_key: &[u8]) -> Vec<u8> {
     let mut k = Vec::with_capacity(5 + value_key.len());
-    k.push(b'V');
-    k.extend_from_slice(&path.to_be_bytes());
-    k.extend_from_slice(value_key);
+    value_key_into(&mut k, path, value_key);
     k
+}
+
+/// Appends the search-index key of one value's posting list to `out`.
+pub fn value_key_into(out: &mut Vec<u8>, path: u32, value_key: &[u8]) {
+    out.push(b'V');
+    out.extend_from_slice(&path.to_be_bytes());
+    out.extend_from_slice(value_key);
 }
 
 /// Search-index key of the posting list of documents that hold `path`.
@@ -60,9 +70,14 @@ pub const ALL_DOCS_KEY: &[u8] = b"A";
 /// Range-index key of one bucket's posting list.
 pub fn range_key(path: u32, bucket: &[u8]) -> Vec<u8> {
     let mut k = Vec::with_capacity(4 + bucket.len());
-    k.extend_from_slice(&path.to_be_bytes());
-    k.extend_from_slice(bucket);
+    range_key_into(&mut k, path, bucket);
     k
+}
+
+/// Appends the range-index key of one bucket's posting list to `out`.
+pub fn range_key_into(out: &mut Vec<u8>, path: u32, bucket: &[u8]) {
+    out.extend_from_slice(&path.to_be_bytes());
+    out.extend_from_slice(bucket);
 }
 
 /// Meta key of a path's id.

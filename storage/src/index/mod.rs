@@ -2,6 +2,7 @@
 //! per-document entries that feed them.
 
 pub mod column;
+pub mod edits;
 pub mod entries;
 pub mod keys;
 pub mod posting;

@@ -19,35 +19,13 @@ const REMOVE: u8 = 0;
 /// Lists up to this long are stored as delta varints, longer ones as roaring bitmaps.
 const VARINT_MAX: u64 = 64;
 
-/// Accumulates add/remove edits for one posting list within a write batch.
-#[derive(Debug, Default, Clone)]
-pub struct PostingEdits {
-    buf: Vec<u8>,
-}
+/// Tag of a posting merge operand: a run of add/remove edits (see [`EditGroups`](super::edits::EditGroups)).
+pub const EDITS_TAG: u8 = EDITS;
 
-impl PostingEdits {
-    /// Records that `doc` now holds the key.
-    pub fn add(&mut self, doc: u32) {
-        self.push(ADD, doc);
-    }
-
-    /// Records that `doc` no longer holds the key.
-    pub fn remove(&mut self, doc: u32) {
-        self.push(REMOVE, doc);
-    }
-
-    fn push(&mut self, op: u8, doc: u32) {
-        if self.buf.is_empty() {
-            self.buf.push(EDITS);
-        }
-        self.buf.push(op);
-        self.buf.extend_from_slice(&doc.to_le_bytes());
-    }
-
-    /// The merge operand to write.
-    pub fn into_operand(self) -> Vec<u8> {
-        self.buf
-    }
+/// Appends the edit "`doc` now holds the key" (`add`) or "no longer holds it" to an edit run.
+pub fn push_edit(out: &mut Vec<u8>, add: bool, doc: u32) {
+    out.push(if add { ADD } else { REMOVE });
+    out.extend_from_slice(&doc.to_le_bytes());
 }
 
 /// Decodes a stored posting list (folded or edits applied to an empty list).
@@ -155,11 +133,11 @@ mod tests {
 
     #[test]
     fn edits_apply_in_order() {
-        let mut e = PostingEdits::default();
-        e.add(5);
-        e.add(9);
-        e.remove(5);
-        let set = decode(&e.into_operand()).unwrap();
+        let mut e = vec![EDITS_TAG];
+        push_edit(&mut e, true, 5);
+        push_edit(&mut e, true, 9);
+        push_edit(&mut e, false, 5);
+        let set = decode(&e).unwrap();
         assert_eq!(set.iter().collect::<Vec<_>>(), vec![9]);
     }
 }

@@ -43,6 +43,9 @@ fn cf_options(name: &str, res: &SharedResources) -> Options {
     let mut o = Options::default();
     o.set_level_compaction_dynamic_level_bytes(true);
     o.set_write_buffer_size(32 << 20);
+    // Fewer, larger L0→base compactions: the search index's keys land all over its key space,
+    // so each compaction rewrites most of the base level.
+    o.set_level_zero_file_num_compaction_trigger(8);
     // L0 and L1 are rewritten soonest: compressing them costs ingest CPU for little space.
     o.set_compression_per_level(&[
         DBCompressionType::None,
@@ -73,6 +76,11 @@ fn cf_options(name: &str, res: &SharedResources) -> Options {
         }
         cf::SEARCH => {
             o.set_merge_operator("cairn.posting", posting::full_merge, posting::partial_merge);
+            // Every insert first looks its `_id` up: a memtable bloom answers "absent" cheaply.
+            o.set_memtable_prefix_bloom_ratio(0.05);
+            o.set_memtable_whole_key_filtering(true);
+            // Most keys are new values (ids, timestamps): a large memtable makes fewer flushes.
+            o.set_write_buffer_size(128 << 20);
             t.set_bloom_filter(10.0, false);
         }
         cf::RANGE => o.set_merge_operator("cairn.posting", posting::full_merge, posting::partial_merge),

@@ -1,23 +1,32 @@
-//! A write batch that buffers operations per column family and hands them to RocksDB in key
-//! order. RocksDB's memtable skiplist inserts ascending keys far faster than random ones (it
-//! reuses the previous insert's position), and one document batch touches keys all over the
-//! search and range indexes. The sort is stable, so operations on one key keep their order.
+//! A write batch that buffers operations per column family in one arena and hands them to
+//! RocksDB in key order. RocksDB's memtable skiplist inserts ascending keys far faster than
+//! random ones (it reuses the previous insert's position). The sort is stable, so operations on
+//! one key keep their order.
 
 use rocksdb::WriteBatch;
 
 use super::Shard;
 use crate::index::keys::cf;
 
-enum Op {
-    Put(Vec<u8>),
-    Merge(Vec<u8>),
+#[derive(Clone, Copy)]
+enum Kind {
+    Put,
+    Merge,
     Delete,
+}
+
+/// One buffered operation: where its key and value sit in the arena.
+struct OpRef {
+    key: (u32, u32),
+    value: (u32, u32),
+    kind: Kind,
 }
 
 /// Operations of one write, per column family, not yet ordered.
 #[derive(Default)]
 pub(crate) struct SortedBatch {
-    families: [Vec<(Vec<u8>, Op)>; cf::ALL.len()],
+    arena: Vec<u8>,
+    families: [Vec<OpRef>; cf::ALL.len()],
 }
 
 fn slot(family: &str) -> usize {
@@ -25,32 +34,45 @@ fn slot(family: &str) -> usize {
 }
 
 impl SortedBatch {
+    fn push(&mut self, family: &str, key: &[u8], value: &[u8], kind: Kind) {
+        let k = self.arena.len() as u32;
+        self.arena.extend_from_slice(key);
+        let v = self.arena.len() as u32;
+        self.arena.extend_from_slice(value);
+        let end = self.arena.len() as u32;
+        self.families[slot(family)].push(OpRef { key: (k, v), value: (v, end), kind });
+    }
+
     /// Sets `key` to `value`.
-    pub(crate) fn put(&mut self, family: &str, key: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) {
-        self.families[slot(family)].push((key.into(), Op::Put(value.into())));
+    pub(crate) fn put(&mut self, family: &str, key: &[u8], value: &[u8]) {
+        self.push(family, key, value, Kind::Put);
     }
 
     /// Adds a merge operand for `key`.
-    pub(crate) fn merge(&mut self, family: &str, key: impl Into<Vec<u8>>, operand: impl Into<Vec<u8>>) {
-        self.families[slot(family)].push((key.into(), Op::Merge(operand.into())));
+    pub(crate) fn merge(&mut self, family: &str, key: &[u8], operand: &[u8]) {
+        self.push(family, key, operand, Kind::Merge);
     }
 
     /// Deletes `key`.
-    pub(crate) fn delete(&mut self, family: &str, key: impl Into<Vec<u8>>) {
-        self.families[slot(family)].push((key.into(), Op::Delete));
+    pub(crate) fn delete(&mut self, family: &str, key: &[u8]) {
+        self.push(family, key, &[], Kind::Delete);
     }
 
     /// The RocksDB batch, each family's keys ascending.
-    pub(crate) fn into_write_batch(self, shard: &Shard) -> WriteBatch {
-        let mut batch = WriteBatch::default();
-        for (name, mut ops) in cf::ALL.iter().zip(self.families) {
-            ops.sort_by(|a, b| a.0.cmp(&b.0));
+    pub(crate) fn into_write_batch(mut self, shard: &Shard) -> WriteBatch {
+        let mut batch =
+            WriteBatch::with_capacity_bytes(self.arena.len() + 64 * self.families.iter().map(Vec::len).sum::<usize>());
+        let arena = &self.arena;
+        let bytes = |r: (u32, u32)| &arena[r.0 as usize..r.1 as usize];
+        for (name, ops) in cf::ALL.iter().zip(self.families.iter_mut()) {
+            ops.sort_by(|a, b| bytes(a.key).cmp(bytes(b.key)));
             let h = shard.cf(name);
-            for (k, op) in ops {
-                match op {
-                    Op::Put(v) => batch.put_cf(h, k, v),
-                    Op::Merge(v) => batch.merge_cf(h, k, v),
-                    Op::Delete => batch.delete_cf(h, k),
+            for op in ops.iter() {
+                let k = bytes(op.key);
+                match op.kind {
+                    Kind::Put => batch.put_cf(h, k, bytes(op.value)),
+                    Kind::Merge => batch.merge_cf(h, k, bytes(op.value)),
+                    Kind::Delete => batch.delete_cf(h, k),
                 }
             }
         }

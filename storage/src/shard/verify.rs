@@ -60,15 +60,15 @@ impl ShardSnapshot {
             for (p, t) in &e.types {
                 *counts.entry((*p, *t)).or_default() += 1;
             }
-            for (p, k) in &e.values {
-                postings.entry(keys::value_key(*p, k)).or_default().insert(*doc);
+            for (p, k) in e.values() {
+                postings.entry(keys::value_key(p, k)).or_default().insert(*doc);
             }
             for (p, b) in e.buckets() {
                 ranges.entry(keys::range_key(p, b)).or_default().insert(*doc);
             }
-            for (p, v) in e.columns {
+            for (p, v) in e.columns() {
                 let off = (*doc % CHUNK_DOCS) as u16;
-                chunks.entry(keys::col_key(p, chunk_of(*doc))).or_default().insert(off, v);
+                chunks.entry(keys::col_key(p, chunk_of(*doc))).or_default().insert(off, v.to_vec());
             }
             match id_of(body) {
                 Some(id) if !ids.insert(id.to_owned()) => report.problems.push(format!("_id '{id}' is held by two documents")),

@@ -12,12 +12,13 @@ use super::sorted_batch::SortedBatch;
 use super::{poisoned, Shard, WriterState};
 use crate::document::{event_time_of, id_of, EVENT_TIME_FIELD, ID_FIELD};
 use crate::error::{Result, RocksContext, StorageError};
-use crate::index::column::{chunk_of, ChunkEdits};
+use crate::index::column::{self, chunk_of};
+use crate::index::edits::EditGroups;
 use crate::index::entries::{diff_sorted, DocEntries};
 use crate::index::keys::{self, cf};
-use crate::index::posting::PostingEdits;
+use crate::index::posting;
 use crate::patch::{self, PatchOp};
-use crate::value::codec::encode_value_vec;
+use crate::value::codec::encode_value;
 use crate::value::{Object, Value, ValueType};
 
 /// One document operation routed to a shard.
@@ -97,15 +98,22 @@ type Current = Option<(u32, Object)>;
 struct BatchBuilder<'a> {
     shard: &'a Shard,
     state: WriterState,
+    /// Row fragments and metadata.
     batch: SortedBatch,
+    /// Search-index posting edits.
+    search: EditGroups,
+    /// Range-index posting edits.
+    range: EditGroups,
+    /// Column-chunk edits.
+    chunks: EditGroups,
     overlay: HashMap<String, Current>,
-    postings: HashMap<Vec<u8>, PostingEdits>,
-    range_postings: HashMap<Vec<u8>, PostingEdits>,
-    chunks: HashMap<[u8; 8], ChunkEdits>,
     type_deltas: HashMap<(u32, ValueType), i64>,
     new_paths: HashMap<String, u32>,
     next_path: u32,
     doc_delta: i64,
+    /// Scratch buffers for keys and values.
+    key: Vec<u8>,
+    value: Vec<u8>,
 }
 
 impl<'a> BatchBuilder<'a> {
@@ -115,14 +123,16 @@ impl<'a> BatchBuilder<'a> {
             shard,
             state,
             batch: SortedBatch::default(),
+            search: EditGroups::default(),
+            range: EditGroups::default(),
+            chunks: EditGroups::default(),
             overlay: HashMap::default(),
-            postings: HashMap::default(),
-            range_postings: HashMap::default(),
-            chunks: HashMap::default(),
             type_deltas: HashMap::default(),
             new_paths: HashMap::default(),
             next_path,
             doc_delta: 0,
+            key: Vec::new(),
+            value: Vec::new(),
         }
     }
 
@@ -173,7 +183,7 @@ impl<'a> BatchBuilder<'a> {
                 self.state.next_doc = doc
                     .checked_add(1)
                     .ok_or_else(|| StorageError::InvalidArgument("shard is out of document numbers; use more shards".into()))?;
-                self.posting(keys::ALL_DOCS_KEY.to_vec()).add(doc);
+                self.search.push(keys::ALL_DOCS_KEY, |o| posting::push_edit(o, true, doc));
                 self.doc_delta += 1;
                 (doc, None)
             }
@@ -190,18 +200,19 @@ impl<'a> BatchBuilder<'a> {
         let entries = self.entries(&old);
         self.index_diff(doc, Some(&entries), None);
         self.fragments_diff(doc, Some(&old), None);
-        self.posting(keys::ALL_DOCS_KEY.to_vec()).remove(doc);
+        self.search.push(keys::ALL_DOCS_KEY, |o| posting::push_edit(o, false, doc));
         self.doc_delta -= 1;
         self.overlay.insert(id.to_owned(), None);
         Ok(())
     }
 
     fn entries(&mut self, doc: &Object) -> DocEntries {
-        let paths = &self.shard.paths;
+        let guard = self.shard.paths.read().ok();
+        let known = guard.as_deref();
         let new_paths = &mut self.new_paths;
         let next_path = &mut self.next_path;
         DocEntries::of(doc, &mut |p: &str| {
-            if let Some(id) = paths.read().ok().and_then(|d| d.id(p)) {
+            if let Some(id) = known.and_then(|d| d.id(p)) {
                 return id;
             }
             if let Some(id) = new_paths.get(p) {
@@ -214,12 +225,24 @@ impl<'a> BatchBuilder<'a> {
         })
     }
 
-    fn posting(&mut self, key: Vec<u8>) -> &mut PostingEdits {
-        self.postings.entry(key).or_default()
+    fn posting_edit(&mut self, path: u32, value: &[u8], add: bool, doc: u32) {
+        self.key.clear();
+        keys::value_key_into(&mut self.key, path, value);
+        self.search.push(&self.key, |o| posting::push_edit(o, add, doc));
     }
 
-    fn chunk(&mut self, path: u32, doc: u32) -> &mut ChunkEdits {
-        self.chunks.entry(keys::col_key(path, chunk_of(doc))).or_default()
+    fn range_edit(&mut self, path: u32, bucket: &[u8], add: bool, doc: u32) {
+        self.key.clear();
+        keys::range_key_into(&mut self.key, path, bucket);
+        self.range.push(&self.key, |o| posting::push_edit(o, add, doc));
+    }
+
+    fn column_edit(&mut self, path: u32, doc: u32, value: Option<&[u8]>) {
+        let key = keys::col_key(path, chunk_of(doc));
+        self.chunks.push(&key, |o| match value {
+            Some(v) => column::push_set(o, doc, v),
+            None => column::push_delete(o, doc),
+        });
     }
 
     fn index_diff(&mut self, doc: u32, old: Option<&DocEntries>, new: Option<&DocEntries>) {
@@ -234,35 +257,34 @@ impl<'a> BatchBuilder<'a> {
         }
         let (op, np): (Vec<u32>, Vec<u32>) = (o.paths().collect(), n.paths().collect());
         let (gone, came) = diff_sorted(&op, &np);
-        for p in gone {
-            self.posting(keys::exists_key(*p).to_vec()).remove(doc);
+        for (paths, add) in [(gone, false), (came, true)] {
+            for p in paths {
+                self.search.push(&keys::exists_key(*p), |o| posting::push_edit(o, add, doc));
+            }
         }
-        for p in came {
-            self.posting(keys::exists_key(*p).to_vec()).add(doc);
-        }
-        let (gone, came) = diff_sorted(&o.values, &n.values);
-        for (p, k) in gone {
-            self.posting(keys::value_key(*p, k)).remove(doc);
-        }
-        for (p, k) in came {
-            self.posting(keys::value_key(*p, k)).add(doc);
+        let (ov, nv): (Vec<_>, Vec<_>) = (o.values().collect(), n.values().collect());
+        let (gone, came) = diff_sorted(&ov, &nv);
+        for (values, add) in [(gone, false), (came, true)] {
+            for (p, k) in values {
+                self.posting_edit(*p, k, add, doc);
+            }
         }
         // A document leaves a bucket only when none of its values remain in it.
         let (ob, nb) = (o.buckets(), n.buckets());
         let (gone, came) = diff_sorted(&ob, &nb);
-        for (p, b) in gone {
-            self.range_postings.entry(keys::range_key(*p, b)).or_default().remove(doc);
-        }
-        for (p, b) in came {
-            self.range_postings.entry(keys::range_key(*p, b)).or_default().add(doc);
+        for (buckets, add) in [(gone, false), (came, true)] {
+            for (p, b) in buckets {
+                self.range_edit(*p, b, add, doc);
+            }
         }
         // Deletes first: a changed value shows up on both sides under the same chunk key.
-        let (gone, came) = diff_sorted(&o.columns, &n.columns);
+        let (oc, nc): (Vec<_>, Vec<_>) = (o.columns().collect(), n.columns().collect());
+        let (gone, came) = diff_sorted(&oc, &nc);
         for (p, _) in gone {
-            self.chunk(*p, doc).delete(doc);
+            self.column_edit(*p, doc, None);
         }
         for (p, v) in came {
-            self.chunk(*p, doc).set(doc, v);
+            self.column_edit(*p, doc, Some(v));
         }
     }
 
@@ -270,39 +292,42 @@ impl<'a> BatchBuilder<'a> {
         let empty = Object::new();
         let (o, n) = (old.unwrap_or(&empty), new.unwrap_or(&empty));
         for k in o.keys().filter(|k| !n.contains_key(*k)) {
-            self.batch.delete(cf::ROWS, keys::row_key(doc, k));
+            self.batch.delete(cf::ROWS, &keys::row_key(doc, k));
         }
         for (k, v) in n.iter().filter(|(k, v)| o.get(*k) != Some(*v)) {
-            self.batch.put(cf::ROWS, keys::row_key(doc, k), encode_value_vec(v));
+            self.key.clear();
+            keys::row_key_into(&mut self.key, doc, k);
+            self.value.clear();
+            encode_value(v, &mut self.value);
+            self.batch.put(cf::ROWS, &self.key, &self.value);
         }
     }
 
     /// Writes the batch; returns the writer state to keep.
     fn commit(mut self, sync: bool) -> Result<WriterState> {
-        for (k, e) in self.postings.drain() {
-            self.batch.merge(cf::SEARCH, k, e.into_operand());
-        }
-        for (k, e) in self.range_postings.drain() {
-            self.batch.merge(cf::RANGE, k, e.into_operand());
-        }
-        for (k, e) in self.chunks.drain() {
-            self.batch.merge(cf::COLS, k, e.into_operand());
-        }
         for ((p, t), d) in &self.type_deltas {
             if *d != 0 {
-                self.batch.merge(cf::META, keys::type_count_key(*p, *t as u8), d.to_le_bytes());
+                self.batch.merge(cf::META, &keys::type_count_key(*p, *t as u8), &d.to_le_bytes());
             }
         }
         for (name, id) in &self.new_paths {
-            self.batch.put(cf::META, keys::path_key(name), id.to_be_bytes());
+            self.batch.put(cf::META, &keys::path_key(name), &id.to_be_bytes());
         }
         let mut state = [0u8; 12];
         state[..4].copy_from_slice(&self.state.next_doc.to_le_bytes());
         state[4..].copy_from_slice(&self.state.last_seq.to_le_bytes());
-        self.batch.put(cf::META, keys::STATE_KEY, state);
+        self.batch.put(cf::META, keys::STATE_KEY, &state);
         let mut wo = WriteOptions::default();
         wo.set_sync(sync);
-        let batch = std::mem::take(&mut self.batch).into_write_batch(self.shard);
+        let mut batch = std::mem::take(&mut self.batch).into_write_batch(self.shard);
+        for (family, edits, tag) in [
+            (cf::SEARCH, &mut self.search, posting::EDITS_TAG),
+            (cf::RANGE, &mut self.range, posting::EDITS_TAG),
+            (cf::COLS, &mut self.chunks, column::EDITS_TAG),
+        ] {
+            let h = self.shard.cf(family);
+            edits.for_each_group(tag, |k, operand| batch.merge_cf(h, k, operand));
+        }
         self.shard.db.write_opt(batch, &wo).ctx("writing batch")?;
 
         let mut paths = self.shard.paths.write().map_err(poisoned)?;
