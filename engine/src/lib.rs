@@ -2,8 +2,21 @@
 //!
 //! Cairn's SQL engine on Apache DataFusion: the catalog (workspaces as schemas, collections as
 //! tables, schemas derived from each collection's smart schema), the table provider and scan
-//! operators that pick an access path per query from the converged index (search/range index
-//! for selective predicates, column index for wide scans), the dynamic-typing functions
-//! (`TYPEOF`, `IS UNDEFINED`, strict comparisons, casts), DML mapped onto the storage engine's
-//! per-document writes, ingest transformations and rollups, and distributed planning.
-//! Not yet built: see the engine issue.
+//! operators that read the converged index, the statements DataFusion does not know
+//! (workspace and collection DDL, schemaless `INSERT`), and the dynamic-typing functions.
+//!
+//! Built so far: catalog, smart-schema-derived table schemas, parallel per-shard column scans
+//! with projection and limit, DDL, `INSERT` and `DESCRIBE`. Index-aware access paths, nested access and the
+//! dynamic-typing functions are the engine issue's remaining work.
+
+pub mod catalog;
+pub mod convert;
+pub mod describe;
+pub mod engine;
+pub mod error;
+pub mod schema;
+pub mod statements;
+pub mod table;
+
+pub use engine::{Engine, Output, CATALOG};
+pub use error::{EngineError, Result};

@@ -25,6 +25,8 @@ pub use collection::{Collection, CollectionConfig, CollectionStats, FamilySize, 
 pub use error::{Result, StorageError};
 pub use patch::PatchOp;
 pub use path::FieldPath;
-pub use shard::{Applied, ColumnOutput, ColumnSpec, IndexPredicate, ScanOptions, ShardSnapshot, VerifyReport, WriteKind};
+pub use shard::{
+    arrow_type, Applied, ColumnOutput, ColumnSpec, IndexPredicate, ScanOptions, ShardSnapshot, VerifyReport, WriteKind,
+};
 pub use store::{Store, StoreOptions, DEFAULT_WORKSPACE};
 pub use value::{Object, Value, ValueType};

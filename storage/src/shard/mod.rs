@@ -19,7 +19,7 @@ use rocksdb::{ColumnFamily, DB};
 pub use lookup::IndexPredicate;
 pub use options::SharedResources;
 pub use read::{RowReader, ShardSnapshot};
-pub use scan::{ColumnOutput, ColumnSpec, ScanOptions};
+pub use scan::{arrow_type, ColumnOutput, ColumnSpec, ScanOptions};
 pub use verify::VerifyReport;
 pub use write::{Applied, ShardOp, WriteKind};
 

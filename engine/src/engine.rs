@@ -1,0 +1,180 @@
+//! The engine: a DataFusion session over a store's catalog, and the entry point that runs one
+//! SQL statement, taking Cairn's own statements (DDL, schemaless INSERT) before DataFusion.
+
+use std::sync::Arc;
+
+use arrow_array::RecordBatch;
+use arrow_schema::SchemaRef;
+use cairn_storage::{CollectionConfig, StorageError, Store, WriteOp, DEFAULT_WORKSPACE};
+use datafusion::execution::context::{SQLOptions, SessionConfig, SessionContext};
+use datafusion::sql::parser::{DFParser, Statement as DFStatement};
+use datafusion::sql::sqlparser::ast::{DescribeAlias, Insert, SetExpr, Statement};
+use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
+
+use crate::catalog::CairnCatalog;
+use crate::convert::rows_to_documents;
+use crate::describe::describe;
+use crate::error::{EngineError, Result};
+use crate::statements::{ident_name, insert_target, object_table_name, parse_cairn_ddl, standard_ddl, Ddl, TableName};
+use crate::table::CollectionTable;
+
+/// Name of the one catalog (database) a Cairn server has.
+pub const CATALOG: &str = "cairn";
+
+/// The result of one statement.
+#[derive(Debug)]
+pub enum Output {
+    /// A result set.
+    Rows { schema: SchemaRef, batches: Vec<RecordBatch> },
+    /// A statement without a result set: its command tag and the number of rows it affected.
+    Done { tag: &'static str, count: u64 },
+}
+
+impl Output {
+    /// The result set's batches (none for statements without one).
+    pub fn batches(&self) -> &[RecordBatch] {
+        match self {
+            Output::Rows { batches, .. } => batches,
+            Output::Done { .. } => &[],
+        }
+    }
+}
+
+/// Runs SQL over a store.
+pub struct Engine {
+    store: Arc<Store>,
+    ctx: SessionContext,
+}
+
+impl Engine {
+    /// An engine over `store`, with `commons` as the default schema.
+    pub fn new(store: Arc<Store>) -> Engine {
+        let config = SessionConfig::new()
+            .with_information_schema(true)
+            .with_create_default_catalog_and_schema(false)
+            .with_default_catalog_and_schema(CATALOG, DEFAULT_WORKSPACE);
+        let ctx = SessionContext::new_with_config(config);
+        ctx.register_catalog(CATALOG, Arc::new(CairnCatalog::new(store.clone())));
+        Engine { store, ctx }
+    }
+
+    /// The DataFusion session (for frontends that plan statements themselves).
+    pub fn context(&self) -> &SessionContext {
+        &self.ctx
+    }
+
+    /// The store queries run over.
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    /// Runs one SQL statement.
+    pub async fn sql(&self, sql: &str) -> Result<Output> {
+        if let Some(ddl) = parse_cairn_ddl(sql)? {
+            return self.run_ddl(ddl);
+        }
+        let mut statements = DFParser::parse_sql_with_dialect(sql, &PostgreSqlDialect {})?;
+        let statement = match (statements.pop_front(), statements.is_empty()) {
+            (Some(s), true) => s,
+            (None, _) => return Err(EngineError::Invalid("empty statement".into())),
+            (Some(_), false) => return Err(EngineError::Invalid("one statement at a time".into())),
+        };
+        if let DFStatement::Statement(s) = &statement {
+            if let Some(ddl) = standard_ddl(s)? {
+                return self.run_ddl(ddl);
+            }
+            match s.as_ref() {
+                Statement::Insert(insert) => return self.insert(insert).await,
+                Statement::ExplainTable { describe_alias: DescribeAlias::Describe | DescribeAlias::Desc, table_name, .. } => {
+                    let name = object_table_name(table_name)?;
+                    let collection = self.store.collection(&self.workspace_of(&name), &name.collection)?;
+                    return describe(&collection.stats());
+                }
+                _ => {}
+            }
+        }
+        let plan = self.ctx.state().statement_to_plan(statement).await?;
+        // DataFusion's own DDL and DML (external tables, in-memory tables, COPY TO files) would
+        // bypass the store: they are not available.
+        SQLOptions::new().with_allow_ddl(false).with_allow_dml(false).verify_plan(&plan)?;
+        let df = self.ctx.execute_logical_plan(plan).await?;
+        let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
+        Ok(Output::Rows { schema, batches: df.collect().await? })
+    }
+
+    fn workspace_of(&self, name: &TableName) -> String {
+        name.workspace.clone().unwrap_or_else(|| self.ctx.state().config().options().catalog.default_schema.clone())
+    }
+
+    fn run_ddl(&self, ddl: Ddl) -> Result<Output> {
+        let ignore = |r: cairn_storage::Result<()>, allowed: bool| match r {
+            Err(StorageError::AlreadyExists { .. } | StorageError::NotFound { .. }) if allowed => Ok(()),
+            other => other,
+        };
+        let tag = match ddl {
+            Ddl::CreateWorkspace { name, if_not_exists } => {
+                ignore(self.store.create_workspace(&name), if_not_exists)?;
+                "CREATE SCHEMA"
+            }
+            Ddl::DropWorkspace { name, if_exists, cascade } => {
+                ignore(self.store.drop_workspace(&name, cascade), if_exists)?;
+                "DROP SCHEMA"
+            }
+            Ddl::CreateCollection { name, if_not_exists } => {
+                let ws = self.workspace_of(&name);
+                let created = self.store.create_collection(&ws, &name.collection, CollectionConfig::default()).map(|_| ());
+                ignore(created, if_not_exists)?;
+                "CREATE TABLE"
+            }
+            Ddl::DropCollection { name, if_exists } => {
+                let ws = self.workspace_of(&name);
+                ignore(self.store.drop_collection(&ws, &name.collection), if_exists)?;
+                "DROP TABLE"
+            }
+        };
+        Ok(Output::Done { tag, count: 0 })
+    }
+
+    /// `INSERT INTO coll [(fields)] VALUES … | SELECT …`: each result row becomes a document
+    /// whose fields are named by the column list, else by the query's output columns (for
+    /// VALUES without a list: the collection's columns in order).
+    async fn insert(&self, insert: &Insert) -> Result<Output> {
+        let target = insert_target(&insert.table)?;
+        let ws = self.workspace_of(&target);
+        let collection = self.store.collection(&ws, &target.collection)?;
+        let source = insert.source.as_ref().ok_or_else(|| EngineError::Unsupported("INSERT without VALUES or a query".into()))?;
+        let query = DFStatement::Statement(Box::new(Statement::Query(source.clone())));
+        let plan = self.ctx.state().statement_to_plan(query).await?;
+        let df = self.ctx.execute_logical_plan(plan).await?;
+        let produced: Vec<String> = df.schema().fields().iter().map(|f| f.name().clone()).collect();
+        let names: Vec<String> = if !insert.columns.is_empty() {
+            insert.columns.iter().map(|c| c.0.last().and_then(|p| p.as_ident()).map(ident_name).unwrap_or_default()).collect()
+        } else if matches!(*source.body, SetExpr::Values(_)) {
+            let table = CollectionTable::new(&target.collection, collection.clone());
+            table.columns().iter().take(produced.len()).map(|c| c.name.clone()).collect()
+        } else {
+            produced.clone()
+        };
+        if names.len() != produced.len() {
+            return Err(EngineError::Invalid(format!(
+                "INSERT names {} fields but its rows have {} values",
+                names.len(),
+                produced.len()
+            )));
+        }
+        let batches = df.collect().await?;
+        let mut docs = Vec::new();
+        for b in &batches {
+            docs.extend(rows_to_documents(b, &names)?);
+        }
+        let total = docs.len();
+        let results = tokio::task::spawn_blocking(move || collection.write(docs.into_iter().map(WriteOp::Insert).collect()))
+            .await
+            .map_err(|e| EngineError::Invalid(format!("insert task failed: {e}")))?;
+        let errors: Vec<String> = results.into_iter().filter_map(|r| r.err().map(|e| e.to_string())).collect();
+        if let Some(first) = errors.first() {
+            return Err(EngineError::PartialWrite { failed: errors.len(), total, first: first.clone() });
+        }
+        Ok(Output::Done { tag: "INSERT", count: total as u64 })
+    }
+}

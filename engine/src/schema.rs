@@ -1,0 +1,131 @@
+//! A collection's SQL schema, derived from its smart schema when a query is planned: every
+//! top-level field becomes a column. A field that holds one scalar type (nulls aside) is a
+//! typed column; objects, arrays and fields holding several types are JSON text columns.
+
+use std::sync::Arc;
+
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use cairn_storage::document::{EVENT_TIME_FIELD, ID_FIELD};
+use cairn_storage::{arrow_type, CollectionStats, ColumnOutput, FieldPath, ValueType};
+
+/// How one SQL column is read from the storage engine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SqlColumn {
+    /// Top-level field name (also the column name).
+    pub name: String,
+    /// The field's path in the storage engine's text form.
+    pub path: String,
+    /// Typed column of one scalar type, or JSON text.
+    pub kind: ColumnKind,
+}
+
+/// The representation of a column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnKind {
+    /// Values of one scalar type; other values read as null.
+    Typed(ValueType),
+    /// Every value as JSON text (objects, arrays, mixed types).
+    Json,
+}
+
+impl SqlColumn {
+    /// The column's Arrow type.
+    pub fn data_type(&self) -> DataType {
+        match self.kind {
+            ColumnKind::Typed(t) => arrow_type(ColumnOutput::Typed(t)).unwrap_or(DataType::Utf8),
+            ColumnKind::Json => DataType::Utf8,
+        }
+    }
+
+    /// What the storage scan should produce for this column.
+    pub fn output(&self) -> ColumnOutput {
+        match self.kind {
+            ColumnKind::Typed(t) => ColumnOutput::Typed(t),
+            ColumnKind::Json => ColumnOutput::Encoded,
+        }
+    }
+}
+
+/// The columns of a collection with these statistics: `_id`, `_event_time`, then the other
+/// top-level fields by name.
+pub fn columns(stats: &CollectionStats) -> Vec<SqlColumn> {
+    let mut out: Vec<(String, String, Vec<ValueType>)> = Vec::new();
+    for (path, t, _) in &stats.fields {
+        let Ok(parsed) = FieldPath::parse(path) else { continue };
+        if parsed.0.len() != 1 {
+            continue;
+        }
+        let Some(name) = parsed.top_field() else { continue };
+        match out.iter_mut().find(|(n, _, _)| n == name) {
+            Some((_, _, types)) => types.push(*t),
+            None => out.push((name.to_owned(), path.clone(), vec![*t])),
+        }
+    }
+    let rank = |n: &str| match n {
+        ID_FIELD => 0,
+        EVENT_TIME_FIELD => 1,
+        _ => 2,
+    };
+    out.sort_by(|a, b| rank(&a.0).cmp(&rank(&b.0)).then_with(|| a.0.cmp(&b.0)));
+    if !out.iter().any(|(n, _, _)| n == ID_FIELD) {
+        // An empty collection still has its key columns.
+        out.insert(0, (EVENT_TIME_FIELD.into(), EVENT_TIME_FIELD.into(), vec![ValueType::Timestamp]));
+        out.insert(0, (ID_FIELD.into(), ID_FIELD.into(), vec![ValueType::String]));
+    }
+    out.into_iter()
+        .map(|(name, path, types)| {
+            let non_null: Vec<ValueType> = types.into_iter().filter(|t| *t != ValueType::Null).collect();
+            let kind = match non_null.as_slice() {
+                [t] if t.is_scalar() => ColumnKind::Typed(*t),
+                _ => ColumnKind::Json,
+            };
+            SqlColumn { name, path, kind }
+        })
+        .collect()
+}
+
+/// The Arrow schema of these columns (every column nullable: a field may be missing).
+pub fn arrow_schema(columns: &[SqlColumn]) -> SchemaRef {
+    Arc::new(Schema::new(columns.iter().map(|c| Field::new(&c.name, c.data_type(), true)).collect::<Vec<_>>()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typed_json_and_key_columns() {
+        let stats = CollectionStats {
+            doc_count: 3,
+            fields: vec![
+                ("_event_time".into(), ValueType::Timestamp, 3),
+                ("_id".into(), ValueType::String, 3),
+                ("a".into(), ValueType::Int, 2),
+                ("a".into(), ValueType::Null, 1),
+                ("b".into(), ValueType::Int, 1),
+                ("b".into(), ValueType::String, 1),
+                ("c".into(), ValueType::Object, 1),
+                ("c.d".into(), ValueType::Int, 1),
+            ],
+        };
+        let cols = columns(&stats);
+        let got: Vec<(&str, ColumnKind)> = cols.iter().map(|c| (c.name.as_str(), c.kind)).collect();
+        assert_eq!(
+            got,
+            vec![
+                ("_id", ColumnKind::Typed(ValueType::String)),
+                ("_event_time", ColumnKind::Typed(ValueType::Timestamp)),
+                ("a", ColumnKind::Typed(ValueType::Int)),
+                ("b", ColumnKind::Json),
+                ("c", ColumnKind::Json),
+            ]
+        );
+        assert_eq!(arrow_schema(&cols).field(2).data_type(), &DataType::Int64);
+    }
+
+    #[test]
+    fn empty_collection_has_key_columns() {
+        let cols = columns(&CollectionStats::default());
+        assert_eq!(cols.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), vec!["_id", "_event_time"]);
+    }
+}
