@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
-use cairn_storage::{CollectionConfig, StorageError, Store, WriteOp, DEFAULT_WORKSPACE};
+use cairn_storage::{Collection, CollectionConfig, StorageError, Store, WriteOp, DEFAULT_WORKSPACE};
 use datafusion::execution::context::{SQLOptions, SessionConfig, SessionContext};
 use datafusion::sql::parser::{DFParser, Statement as DFStatement};
 use datafusion::sql::sqlparser::ast::{DescribeAlias, Insert, SetExpr, Statement};
@@ -14,6 +14,7 @@ use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
 use crate::catalog::CairnCatalog;
 use crate::convert::rows_to_documents;
 use crate::describe::describe;
+use crate::dml::{plan_delete, plan_update, selected, DmlPlan};
 use crate::error::{EngineError, Result};
 use crate::statements::{ident_name, insert_target, object_table_name, parse_cairn_ddl, standard_ddl, Ddl, TableName};
 use crate::table::CollectionTable;
@@ -85,6 +86,8 @@ impl Engine {
             }
             match s.as_ref() {
                 Statement::Insert(insert) => return self.insert(insert).await,
+                Statement::Delete(d) => return self.apply_dml(plan_delete(d)?, "DELETE").await,
+                Statement::Update(u) => return self.apply_dml(plan_update(u)?, "UPDATE").await,
                 Statement::ExplainTable { describe_alias: DescribeAlias::Describe | DescribeAlias::Desc, table_name, .. } => {
                     let name = object_table_name(table_name)?;
                     let collection = self.store.collection(&self.workspace_of(&name), &name.collection)?;
@@ -100,6 +103,25 @@ impl Engine {
         let df = self.ctx.execute_logical_plan(plan).await?;
         let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
         Ok(Output::Rows { schema, batches: df.collect().await? })
+    }
+
+    /// Runs a query (no DDL or DML) to its batches.
+    async fn query_batches(&self, sql: &str) -> Result<Vec<RecordBatch>> {
+        let plan = self.ctx.state().create_logical_plan(sql).await?;
+        SQLOptions::new().with_allow_ddl(false).with_allow_dml(false).verify_plan(&plan)?;
+        Ok(self.ctx.execute_logical_plan(plan).await?.collect().await?)
+    }
+
+    /// Runs an UPDATE or DELETE: its query selects the documents, then each is patched or
+    /// deleted on its own.
+    async fn apply_dml(&self, plan: DmlPlan, tag: &'static str) -> Result<Output> {
+        let collection = self.store.collection(&self.workspace_of(&plan.table), &plan.table.collection)?;
+        let batches = self.query_batches(&plan.query).await?;
+        let docs = selected(&batches, &plan.targets)?;
+        let update = !plan.targets.is_empty();
+        let ops: Vec<WriteOp> =
+            docs.into_iter().map(|(id, ops)| if update { WriteOp::Patch { id, ops } } else { WriteOp::Delete { id } }).collect();
+        write_all(collection, ops, tag).await
     }
 
     fn workspace_of(&self, name: &TableName) -> String {
@@ -167,14 +189,20 @@ impl Engine {
         for b in &batches {
             docs.extend(rows_to_documents(b, &names)?);
         }
-        let total = docs.len();
-        let results = tokio::task::spawn_blocking(move || collection.write(docs.into_iter().map(WriteOp::Insert).collect()))
-            .await
-            .map_err(|e| EngineError::Invalid(format!("insert task failed: {e}")))?;
-        let errors: Vec<String> = results.into_iter().filter_map(|r| r.err().map(|e| e.to_string())).collect();
-        if let Some(first) = errors.first() {
-            return Err(EngineError::PartialWrite { failed: errors.len(), total, first: first.clone() });
-        }
-        Ok(Output::Done { tag: "INSERT", count: total as u64 })
+        write_all(collection, docs.into_iter().map(WriteOp::Insert).collect(), "INSERT").await
     }
+}
+
+/// Writes `ops` (each document atomically, off the async runtime) and reports how many were
+/// written; if any failed, the error counts them and names the first failure.
+async fn write_all(collection: Arc<Collection>, ops: Vec<WriteOp>, tag: &'static str) -> Result<Output> {
+    let total = ops.len();
+    let results = tokio::task::spawn_blocking(move || collection.write(ops))
+        .await
+        .map_err(|e| EngineError::Invalid(format!("{tag} task failed: {e}")))?;
+    let errors: Vec<String> = results.into_iter().filter_map(|r| r.err().map(|e| e.to_string())).collect();
+    if let Some(first) = errors.first() {
+        return Err(EngineError::PartialWrite { failed: errors.len(), total, first: first.clone() });
+    }
+    Ok(Output::Done { tag, count: total as u64 })
 }

@@ -17,7 +17,7 @@ pub enum EngineError {
     /// Valid SQL that Cairn does not support.
     #[error("not supported: {0}")]
     Unsupported(String),
-    /// Some documents of an INSERT were rejected (the others were written).
+    /// Some documents of an INSERT, UPDATE or DELETE were rejected (the others were written).
     #[error("{failed} of {total} documents were not written; first error: {first}")]
     PartialWrite { failed: usize, total: usize, first: String },
 }

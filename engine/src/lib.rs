@@ -6,12 +6,13 @@
 //! (workspace and collection DDL, schemaless `INSERT`), and the dynamic-typing functions.
 //!
 //! Built so far: catalog, smart-schema-derived table schemas, parallel per-shard column scans
-//! with projection and limit, DDL, `INSERT` and `DESCRIBE`. Index-aware access paths, nested access and the
+//! with projection and limit, DDL, `INSERT`, `UPDATE`, `DELETE` and `DESCRIBE`. Index-aware access paths, nested access and the
 //! dynamic-typing functions are the engine issue's remaining work.
 
 pub mod catalog;
 pub mod convert;
 pub mod describe;
+pub mod dml;
 pub mod engine;
 pub mod error;
 pub mod schema;

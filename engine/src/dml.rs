@@ -1,0 +1,104 @@
+//! `UPDATE` and `DELETE`: the documents a `WHERE` clause selects are found with a query over
+//! the collection, then each is patched or deleted through the storage engine, atomically per
+//! document (there are no multi-document transactions).
+
+use arrow_array::{Array, RecordBatch, StringArray};
+use cairn_storage::{PatchOp, Value};
+use datafusion::common::ScalarValue;
+use datafusion::sql::sqlparser::ast::{AssignmentTarget, Delete, FromTable, ObjectName, TableFactor, TableWithJoins, Update};
+
+use crate::convert::scalar_to_value;
+use crate::error::{EngineError, Result};
+use crate::statements::{ident_name, object_table_name, TableName};
+
+/// What a DML statement will do once its selecting query has run.
+pub struct DmlPlan {
+    /// The collection written.
+    pub table: TableName,
+    /// `SELECT _id[, new values…] FROM … WHERE …`.
+    pub query: String,
+    /// For UPDATE: the JSON Pointer of each assigned field, in the query's value order.
+    pub targets: Vec<String>,
+}
+
+fn single_table(t: &TableWithJoins) -> Result<(&ObjectName, String)> {
+    match (&t.relation, t.joins.is_empty()) {
+        (TableFactor::Table { name, alias, args: None, .. }, true) => {
+            Ok((name, alias.as_ref().map(|a| format!(" AS {a}")).unwrap_or_default()))
+        }
+        _ => Err(EngineError::Unsupported(format!("UPDATE/DELETE of '{t}': name one collection"))),
+    }
+}
+
+fn where_clause(selection: &Option<datafusion::sql::sqlparser::ast::Expr>) -> String {
+    selection.as_ref().map(|e| format!(" WHERE {e}")).unwrap_or_default()
+}
+
+/// Plans `DELETE FROM coll [WHERE …]`.
+pub fn plan_delete(d: &Delete) -> Result<DmlPlan> {
+    let tables = match &d.from {
+        FromTable::WithFromKeyword(t) | FromTable::WithoutKeyword(t) => t,
+    };
+    if tables.len() != 1 || d.using.is_some() || !d.tables.is_empty() || d.returning.is_some() || d.limit.is_some() {
+        return Err(EngineError::Unsupported("DELETE with USING, RETURNING, LIMIT or several tables".into()));
+    }
+    let (name, alias) = single_table(&tables[0])?;
+    Ok(DmlPlan {
+        table: object_table_name(name)?,
+        query: format!("SELECT _id FROM {name}{alias}{}", where_clause(&d.selection)),
+        targets: vec![],
+    })
+}
+
+/// Plans `UPDATE coll SET a = …, b.c = … [WHERE …]`: a dotted target sets a nested field.
+pub fn plan_update(u: &Update) -> Result<DmlPlan> {
+    if u.from.is_some() || u.returning.is_some() || u.limit.is_some() {
+        return Err(EngineError::Unsupported("UPDATE with FROM, RETURNING or LIMIT".into()));
+    }
+    let (name, alias) = single_table(&u.table)?;
+    let mut values = Vec::new();
+    let mut targets = Vec::new();
+    for (i, a) in u.assignments.iter().enumerate() {
+        let AssignmentTarget::ColumnName(target) = &a.target else {
+            return Err(EngineError::Unsupported("UPDATE … SET (a, b) = …".into()));
+        };
+        let parts: Vec<String> = target.0.iter().filter_map(|p| p.as_ident()).map(ident_name).collect();
+        if parts.first().map(String::as_str) == Some("_id") {
+            return Err(EngineError::Invalid("UPDATE cannot change _id".into()));
+        }
+        targets.push(parts.iter().map(|p| format!("/{}", p.replace('~', "~0").replace('/', "~1"))).collect());
+        values.push(format!(", ({}) AS \"__v{i}\"", a.value));
+    }
+    Ok(DmlPlan {
+        table: object_table_name(name)?,
+        query: format!("SELECT _id{} FROM {name}{alias}{}", values.concat(), where_clause(&u.selection)),
+        targets,
+    })
+}
+
+/// The `_id`s and, for UPDATE, the patches of the selected documents.
+pub fn selected(batches: &[RecordBatch], targets: &[String]) -> Result<Vec<(String, Vec<PatchOp>)>> {
+    let mut out = Vec::new();
+    for b in batches {
+        let ids = b
+            .column(0)
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .ok_or_else(|| EngineError::Invalid("this collection's _id is not a string column".into()))?;
+        for row in 0..b.num_rows() {
+            if ids.is_null(row) {
+                continue;
+            }
+            let ops = targets
+                .iter()
+                .enumerate()
+                .map(|(i, path)| {
+                    let value: Value = scalar_to_value(ScalarValue::try_from_array(b.column(i + 1), row)?)?;
+                    Ok(PatchOp::Add { path: path.clone(), value })
+                })
+                .collect::<std::result::Result<Vec<_>, datafusion::error::DataFusionError>>()?;
+            out.push((ids.value(row).to_owned(), ops));
+        }
+    }
+    Ok(out)
+}
