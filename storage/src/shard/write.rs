@@ -100,8 +100,12 @@ struct BatchBuilder<'a> {
     state: WriterState,
     /// Row fragments and metadata.
     batch: SortedBatch,
-    /// Search-index posting edits.
+    /// Search-index posting edits of values (many distinct keys).
     search: EditGroups,
+    /// Edits of the all-documents posting list.
+    all_docs: Vec<u8>,
+    /// Edits of each path's "defined" posting list (few keys, each edited by most documents).
+    exists: HashMap<u32, Vec<u8>>,
     /// Range-index posting edits.
     range: EditGroups,
     /// Column-chunk edits.
@@ -124,6 +128,8 @@ impl<'a> BatchBuilder<'a> {
             state,
             batch: SortedBatch::default(),
             search: EditGroups::default(),
+            all_docs: Vec::new(),
+            exists: HashMap::default(),
             range: EditGroups::default(),
             chunks: EditGroups::default(),
             overlay: HashMap::default(),
@@ -183,7 +189,7 @@ impl<'a> BatchBuilder<'a> {
                 self.state.next_doc = doc
                     .checked_add(1)
                     .ok_or_else(|| StorageError::InvalidArgument("shard is out of document numbers; use more shards".into()))?;
-                self.search.push(keys::ALL_DOCS_KEY, |o| posting::push_edit(o, true, doc));
+                posting::push_edit(&mut self.all_docs, true, doc);
                 self.doc_delta += 1;
                 (doc, None)
             }
@@ -200,7 +206,7 @@ impl<'a> BatchBuilder<'a> {
         let entries = self.entries(&old);
         self.index_diff(doc, Some(&entries), None);
         self.fragments_diff(doc, Some(&old), None);
-        self.search.push(keys::ALL_DOCS_KEY, |o| posting::push_edit(o, false, doc));
+        posting::push_edit(&mut self.all_docs, false, doc);
         self.doc_delta -= 1;
         self.overlay.insert(id.to_owned(), None);
         Ok(())
@@ -259,7 +265,7 @@ impl<'a> BatchBuilder<'a> {
         let (gone, came) = diff_sorted(&op, &np);
         for (paths, add) in [(gone, false), (came, true)] {
             for p in paths {
-                self.search.push(&keys::exists_key(*p), |o| posting::push_edit(o, add, doc));
+                posting::push_edit(self.exists.entry(*p).or_default(), add, doc);
             }
         }
         let (ov, nv): (Vec<_>, Vec<_>) = (o.values().collect(), n.values().collect());
@@ -320,11 +326,21 @@ impl<'a> BatchBuilder<'a> {
         let mut wo = WriteOptions::default();
         wo.set_sync(sync);
         let mut batch = std::mem::take(&mut self.batch).into_write_batch(self.shard);
-        for (family, edits, tag) in [
-            (cf::SEARCH, &mut self.search, posting::EDITS_TAG),
-            (cf::RANGE, &mut self.range, posting::EDITS_TAG),
-            (cf::COLS, &mut self.chunks, column::EDITS_TAG),
-        ] {
+        // Search keys in ascending order: `A` (all documents), `V…` (values), `X…` (paths).
+        let search = self.shard.cf(cf::SEARCH);
+        let tagged = |edits: &[u8]| [&[posting::EDITS_TAG], edits].concat();
+        if !self.all_docs.is_empty() {
+            batch.merge_cf(search, keys::ALL_DOCS_KEY, tagged(&self.all_docs));
+        }
+        self.search.for_each_group(posting::EDITS_TAG, |k, operand| batch.merge_cf(search, k, operand));
+        let mut exists: Vec<(u32, Vec<u8>)> = std::mem::take(&mut self.exists).into_iter().collect();
+        exists.sort_unstable_by_key(|(p, _)| *p);
+        for (p, edits) in exists {
+            batch.merge_cf(search, keys::exists_key(p), tagged(&edits));
+        }
+        for (family, edits, tag) in
+            [(cf::RANGE, &mut self.range, posting::EDITS_TAG), (cf::COLS, &mut self.chunks, column::EDITS_TAG)]
+        {
             let h = self.shard.cf(family);
             edits.for_each_group(tag, |k, operand| batch.merge_cf(h, k, operand));
         }
