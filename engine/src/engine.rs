@@ -6,6 +6,7 @@ use std::sync::Arc;
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 use cairn_storage::{Collection, CollectionConfig, StorageError, Store, WriteOp, DEFAULT_WORKSPACE};
+use datafusion::dataframe::DataFrame;
 use datafusion::execution::context::{SQLOptions, SessionConfig, SessionContext};
 use datafusion::sql::parser::{DFParser, Statement as DFStatement};
 use datafusion::sql::sqlparser::ast::{DescribeAlias, Insert, SetExpr, Statement};
@@ -16,8 +17,8 @@ use crate::convert::rows_to_documents;
 use crate::describe::describe;
 use crate::dml::{plan_delete, plan_update, selected, DmlPlan};
 use crate::error::{EngineError, Result};
+use crate::schema::columns;
 use crate::statements::{ident_name, insert_target, object_table_name, parse_cairn_ddl, standard_ddl, Ddl, TableName};
-use crate::table::CollectionTable;
 
 /// Name of the one catalog (database) a Cairn server has.
 pub const CATALOG: &str = "cairn";
@@ -29,16 +30,6 @@ pub enum Output {
     Rows { schema: SchemaRef, batches: Vec<RecordBatch> },
     /// A statement without a result set: its command tag and the number of rows it affected.
     Done { tag: &'static str, count: u64 },
-}
-
-impl Output {
-    /// The result set's batches (none for statements without one).
-    pub fn batches(&self) -> &[RecordBatch] {
-        match self {
-            Output::Rows { batches, .. } => batches,
-            Output::Done { .. } => &[],
-        }
-    }
 }
 
 /// Runs SQL over a store.
@@ -59,27 +50,12 @@ impl Engine {
         Engine { store, ctx }
     }
 
-    /// The DataFusion session (for frontends that plan statements themselves).
-    pub fn context(&self) -> &SessionContext {
-        &self.ctx
-    }
-
-    /// The store queries run over.
-    pub fn store(&self) -> &Arc<Store> {
-        &self.store
-    }
-
     /// Runs one SQL statement.
     pub async fn sql(&self, sql: &str) -> Result<Output> {
         if let Some(ddl) = parse_cairn_ddl(sql)? {
             return self.run_ddl(ddl);
         }
-        let mut statements = DFParser::parse_sql_with_dialect(sql, &PostgreSqlDialect {})?;
-        let statement = match (statements.pop_front(), statements.is_empty()) {
-            (Some(s), true) => s,
-            (None, _) => return Err(EngineError::Invalid("empty statement".into())),
-            (Some(_), false) => return Err(EngineError::Invalid("one statement at a time".into())),
-        };
+        let statement = parse_one(sql)?;
         if let DFStatement::Statement(s) = &statement {
             if let Some(ddl) = standard_ddl(s)? {
                 return self.run_ddl(ddl);
@@ -96,27 +72,24 @@ impl Engine {
                 _ => {}
             }
         }
-        let plan = self.ctx.state().statement_to_plan(statement).await?;
-        // DataFusion's own DDL and DML (external tables, in-memory tables, COPY TO files) would
-        // bypass the store: they are not available.
-        SQLOptions::new().with_allow_ddl(false).with_allow_dml(false).verify_plan(&plan)?;
-        let df = self.ctx.execute_logical_plan(plan).await?;
+        let df = self.dataframe(statement).await?;
         let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
         Ok(Output::Rows { schema, batches: df.collect().await? })
     }
 
-    /// Runs a query (no DDL or DML) to its batches.
-    async fn query_batches(&self, sql: &str) -> Result<Vec<RecordBatch>> {
-        let plan = self.ctx.state().create_logical_plan(sql).await?;
+    /// Plans a statement DataFusion runs. Its own DDL and DML (external tables, in-memory
+    /// tables, COPY TO files) would bypass the store: they are refused.
+    async fn dataframe(&self, statement: DFStatement) -> Result<DataFrame> {
+        let plan = self.ctx.state().statement_to_plan(statement).await?;
         SQLOptions::new().with_allow_ddl(false).with_allow_dml(false).verify_plan(&plan)?;
-        Ok(self.ctx.execute_logical_plan(plan).await?.collect().await?)
+        Ok(self.ctx.execute_logical_plan(plan).await?)
     }
 
     /// Runs an UPDATE or DELETE: its query selects the documents, then each is patched or
     /// deleted on its own.
     async fn apply_dml(&self, plan: DmlPlan, tag: &'static str) -> Result<Output> {
         let collection = self.store.collection(&self.workspace_of(&plan.table), &plan.table.collection)?;
-        let batches = self.query_batches(&plan.query).await?;
+        let batches = self.dataframe(parse_one(&plan.query)?).await?.collect().await?;
         let docs = selected(&batches, &plan.targets)?;
         let update = !plan.targets.is_empty();
         let ops: Vec<WriteOp> =
@@ -166,14 +139,12 @@ impl Engine {
         let collection = self.store.collection(&ws, &target.collection)?;
         let source = insert.source.as_ref().ok_or_else(|| EngineError::Unsupported("INSERT without VALUES or a query".into()))?;
         let query = DFStatement::Statement(Box::new(Statement::Query(source.clone())));
-        let plan = self.ctx.state().statement_to_plan(query).await?;
-        let df = self.ctx.execute_logical_plan(plan).await?;
+        let df = self.dataframe(query).await?;
         let produced: Vec<String> = df.schema().fields().iter().map(|f| f.name().clone()).collect();
         let names: Vec<String> = if !insert.columns.is_empty() {
             insert.columns.iter().map(|c| c.0.last().and_then(|p| p.as_ident()).map(ident_name).unwrap_or_default()).collect()
         } else if matches!(*source.body, SetExpr::Values(_)) {
-            let table = CollectionTable::new(&target.collection, collection.clone());
-            table.columns().iter().take(produced.len()).map(|c| c.name.clone()).collect()
+            columns(&collection.stats()).into_iter().take(produced.len()).map(|c| c.name).collect()
         } else {
             produced.clone()
         };
@@ -190,6 +161,16 @@ impl Engine {
             docs.extend(rows_to_documents(b, &names)?);
         }
         write_all(collection, docs.into_iter().map(WriteOp::Insert).collect(), "INSERT").await
+    }
+}
+
+/// Parses exactly one statement in PostgreSQL's dialect.
+fn parse_one(sql: &str) -> Result<DFStatement> {
+    let mut statements = DFParser::parse_sql_with_dialect(sql, &PostgreSqlDialect {})?;
+    match (statements.pop_front(), statements.is_empty()) {
+        (Some(s), true) => Ok(s),
+        (None, _) => Err(EngineError::Invalid("empty statement".into())),
+        (Some(_), false) => Err(EngineError::Invalid("one statement at a time".into())),
     }
 }
 

@@ -43,11 +43,6 @@ impl CollectionTable {
         let schema = schema::arrow_schema(&columns);
         CollectionTable { name: name.to_owned(), collection, columns, schema }
     }
-
-    /// The columns, in schema order.
-    pub fn columns(&self) -> &[SqlColumn] {
-        &self.columns
-    }
 }
 
 #[async_trait]

@@ -36,11 +36,6 @@ impl EditGroups {
         self.items.push(Item { prefix: key_prefix(key), key: (k, e), edit: (e, end) });
     }
 
-    /// True when no edit was recorded.
-    pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
-    }
-
     /// Calls `f(key, operand)` once per distinct key in ascending key order, where the operand
     /// is `tag` followed by the key's edits in the order they were pushed.
     pub fn for_each_group(&mut self, tag: u8, mut f: impl FnMut(&[u8], &[u8])) {
