@@ -1,12 +1,12 @@
 //! JSON in and out of the value model without loss.
 //!
 //! Integers that fit in i64 stay ints (also beyond f64's 53-bit precision); other numbers
-//! become floats. Nesting is limited to [`MAX_DEPTH`] levels (serde_json's recursion limit).
+//! become floats. Nesting is limited to [`MAX_DEPTH`] levels. Parsing uses sonic-rs (SIMD).
 //! Parse errors name the byte offset where the input went wrong.
 
 use std::fmt;
 
-use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
 use super::{format_date, format_datetime, format_time, format_timestamp, Object, Value};
@@ -18,9 +18,9 @@ pub const MAX_DEPTH: usize = 128;
 impl Value {
     /// Parses one JSON value from bytes.
     pub fn from_json_slice(input: &[u8]) -> Result<Value> {
-        let mut de = serde_json::Deserializer::from_slice(input);
-        let value = Value::deserialize(&mut de).map_err(|e| json_error(input, &e))?;
-        de.end().map_err(|e| json_error(input, &e))?;
+        let mut de = sonic_rs::Deserializer::from_slice(input);
+        let value = Value::deserialize(&mut de).map_err(|e| json_error(input, e.line(), e.column(), &e))?;
+        de.end().map_err(|e| json_error(input, e.line(), e.column(), &e))?;
         Ok(value)
     }
 
@@ -37,9 +37,8 @@ impl Value {
     }
 }
 
-/// Converts a serde_json error (line, column) into a byte offset into `input`.
-fn json_error(input: &[u8], e: &serde_json::Error) -> StorageError {
-    let (line, column) = (e.line(), e.column());
+/// Converts a parser error position (line, column) into a byte offset into `input`.
+fn json_error(input: &[u8], line: usize, column: usize, e: &dyn fmt::Display) -> StorageError {
     let mut offset = 0usize;
     if line > 1 {
         let mut seen = 1;
@@ -63,11 +62,33 @@ fn json_error(input: &[u8], e: &serde_json::Error) -> StorageError {
 
 impl<'de> Deserialize<'de> for Value {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Value, D::Error> {
-        deserializer.deserialize_any(ValueVisitor)
+        Nested(0).deserialize(deserializer)
     }
 }
 
-struct ValueVisitor;
+/// Reads one value at the given nesting depth, refusing containers deeper than [`MAX_DEPTH`].
+#[derive(Clone, Copy)]
+struct Nested(usize);
+
+impl<'de> DeserializeSeed<'de> for Nested {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(ValueVisitor(self.0))
+    }
+}
+
+impl Nested {
+    /// The seed for a container's children, or an error when that would nest too deep.
+    fn child<E: de::Error>(self) -> Result<Nested, E> {
+        if self.0 + 1 > MAX_DEPTH {
+            return Err(E::custom("recursion limit exceeded"));
+        }
+        Ok(Nested(self.0 + 1))
+    }
+}
+
+struct ValueVisitor(usize);
 
 impl<'de> Visitor<'de> for ValueVisitor {
     type Value = Value;
@@ -100,16 +121,18 @@ impl<'de> Visitor<'de> for ValueVisitor {
         Ok(Value::Null)
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let seed = Nested(self.0).child()?;
         let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-        while let Some(v) = seq.next_element()? {
+        while let Some(v) = seq.next_element_seed(seed)? {
             items.push(v);
         }
         Ok(Value::Array(items))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let seed = Nested(self.0).child()?;
         let mut obj = Object::new();
         while let Some(key) = map.next_key::<String>()? {
-            let v: Value = map.next_value()?;
+            let v = map.next_value_seed(seed)?;
             obj.insert(key, v);
         }
         Ok(Value::Object(obj))
@@ -173,6 +196,16 @@ mod tests {
     }
 
     #[test]
+    fn escapes_decode_and_bad_input_is_refused() {
+        let v = Value::from_json_str(r#"["\ud83d\ude00","\u0000\n\"\\","\u00e9"]"#).unwrap();
+        assert_eq!(v, Value::Array(vec![Value::String("😀".into()), Value::String("\0\n\"\\".into()), Value::String("é".into())]));
+        for bad in ["[1,]", "{\"a\" 1}", "\"\\x\"", "tru", "[\"\u{1}\"]", "01"] {
+            assert!(Value::from_json_str(bad).is_err(), "{bad}");
+        }
+        assert!(Value::from_json_slice(b"\"\xff\"").is_err());
+    }
+
+    #[test]
     fn u64_beyond_i64_becomes_float() {
         assert_eq!(Value::from_json_str("18446744073709551615").unwrap(), Value::Float(1.8446744073709552e19));
     }
@@ -191,7 +224,7 @@ mod tests {
 
     #[test]
     fn depth_limit_is_enforced() {
-        let ok = "[".repeat(MAX_DEPTH - 1) + &"]".repeat(MAX_DEPTH - 1);
+        let ok = "[".repeat(MAX_DEPTH) + &"]".repeat(MAX_DEPTH);
         assert!(Value::from_json_str(&ok).is_ok());
         let deep = "[".repeat(MAX_DEPTH + 1) + &"]".repeat(MAX_DEPTH + 1);
         let err = Value::from_json_str(&deep).unwrap_err();
