@@ -1,4 +1,5 @@
-//! RocksDB options of a shard: one column family per index family, lz4 above the bottom
+//! RocksDB options of a shard: one column family per index family (universal compaction for the
+//! search index, leveled elsewhere), lz4 above the bottom
 //! level, zstd with a sampled dictionary at the bottom, bloom filters where lookups are by exact key
 //! or by document prefix, merge operators for column chunks, posting lists and counters.
 
@@ -80,6 +81,8 @@ fn cf_options(name: &str, res: &SharedResources) -> Options {
             o.set_memtable_whole_key_filtering(true);
             // Most keys are new values (ids, timestamps): a large memtable makes fewer flushes.
             o.set_write_buffer_size(128 << 20);
+            // Universal compaction: random-position keys rewrite less data than leveled does.
+            o.set_compaction_style(rocksdb::DBCompactionStyle::Universal);
             t.set_bloom_filter(10.0, false);
         }
         cf::RANGE => o.set_merge_operator("cairn.posting", posting::full_merge, posting::partial_merge),
