@@ -1,7 +1,7 @@
 //! RocksDB options of a shard: one column family per index family (universal compaction for the
-//! search index, leveled elsewhere), lz4 above the bottom
-//! level, zstd with a sampled dictionary at the bottom, bloom filters where lookups are by exact key
-//! or by document prefix, merge operators for column chunks, posting lists and counters.
+//! search index, leveled elsewhere), lz4 above the bottom level, zstd with a sampled dictionary at
+//! the bottom, bloom filters where lookups are by exact key or by document prefix, merge operators
+//! for column chunks, posting lists and counters.
 
 use rocksdb::{BlockBasedOptions, Cache, ColumnFamilyDescriptor, DBCompressionType, Options, SliceTransform};
 
@@ -79,8 +79,9 @@ fn cf_options(name: &str, res: &SharedResources) -> Options {
             // Every insert first looks its `_id` up: a memtable bloom answers "absent" cheaply.
             o.set_memtable_prefix_bloom_ratio(0.05);
             o.set_memtable_whole_key_filtering(true);
-            // Most keys are new values (ids, timestamps): a large memtable makes fewer flushes.
-            o.set_write_buffer_size(128 << 20);
+            // Most keys are new values (ids, timestamps) at random positions: 64 MiB balances
+            // flush count against skiplist insert cost (measured against 32, 96 and 128 MiB).
+            o.set_write_buffer_size(64 << 20);
             // Universal compaction: random-position keys rewrite less data than leveled does.
             o.set_compaction_style(rocksdb::DBCompactionStyle::Universal);
             t.set_bloom_filter(10.0, false);
