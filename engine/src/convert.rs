@@ -1,19 +1,18 @@
-//! Conversions between the storage engine's values and Arrow: JSON text for encoded columns on
-//! the way out, typed values from query results on the way in (INSERT).
+//! Conversions between the storage engine's values and Arrow: scan batches into the SQL
+//! schema's representation on the way out, typed values from query results on the way in
+//! (INSERT, UPDATE).
 
-use std::sync::Arc;
 
-use arrow_array::{Array, ArrayRef, BinaryArray, RecordBatch, RecordBatchOptions, StringArray};
+use arrow_array::{Array, ArrayRef, RecordBatch, RecordBatchOptions};
 use arrow_schema::SchemaRef;
-use cairn_storage::value::codec::decode_value_exact;
 use cairn_storage::{Object, Value};
 use datafusion::common::ScalarValue;
 use datafusion::error::{DataFusionError, Result as DFResult};
 
-use crate::error::to_df;
 use crate::schema::{ColumnKind, SqlColumn};
+use crate::variant;
 
-/// Turns a storage scan batch into the SQL schema's batch: encoded columns become JSON text.
+/// Turns a storage scan batch into the SQL schema's batch: array columns become lists.
 pub fn to_sql_batch(batch: RecordBatch, columns: &[SqlColumn], schema: &SchemaRef) -> DFResult<RecordBatch> {
     if columns.is_empty() {
         let opts = RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
@@ -24,24 +23,11 @@ pub fn to_sql_batch(batch: RecordBatch, columns: &[SqlColumn], schema: &SchemaRe
         .iter()
         .zip(columns)
         .map(|(a, c)| match c.kind {
-            ColumnKind::Json => json_text(a),
-            ColumnKind::Typed(_) => Ok(a.clone()),
+            ColumnKind::Array => variant::list_array(variant::values_of(a)?),
+            ColumnKind::Typed(_) | ColumnKind::Variant => Ok(a.clone()),
         })
         .collect::<DFResult<Vec<_>>>()?;
     Ok(RecordBatch::try_new(schema.clone(), arrays)?)
-}
-
-fn json_text(a: &ArrayRef) -> DFResult<ArrayRef> {
-    let bin = a
-        .as_any()
-        .downcast_ref::<BinaryArray>()
-        .ok_or_else(|| DataFusionError::Internal("encoded column is not binary".into()))?;
-    let out: StringArray = bin
-        .iter()
-        .map(|v| v.map(|bytes| decode_value_exact(bytes).map(|v| v.to_json_string())).transpose())
-        .collect::<cairn_storage::Result<_>>()
-        .map_err(to_df)?;
-    Ok(Arc::new(out))
 }
 
 /// The documents held by a query result's rows, fields named by `names` (SQL NULL is stored
@@ -51,11 +37,19 @@ pub fn rows_to_documents(batch: &RecordBatch, names: &[String]) -> DFResult<Vec<
     for row in 0..batch.num_rows() {
         let mut doc = Object::new();
         for (name, col) in names.iter().zip(batch.columns()) {
-            doc.insert(name.clone(), scalar_to_value(ScalarValue::try_from_array(col, row)?)?);
+            doc.insert(name.clone(), cell_value(col, row)?);
         }
         docs.push(Value::Object(doc));
     }
     Ok(docs)
+}
+
+/// The value of one cell of a query result (SQL NULL and missing values are stored as null).
+pub fn cell_value(col: &ArrayRef, row: usize) -> DFResult<Value> {
+    if variant::is_dynamic(col.data_type()) {
+        return Ok(variant::values_of(&col.slice(row, 1))?.pop().flatten().unwrap_or(Value::Null));
+    }
+    scalar_to_value(ScalarValue::try_from_array(col, row)?)
 }
 
 /// A SQL value as a storage value.
@@ -79,7 +73,12 @@ pub fn scalar_to_value(s: ScalarValue) -> DFResult<Value> {
         S::Float64(Some(f)) => Value::Float(f),
         S::Decimal128(Some(v), _, scale) => Value::Float(v as f64 / 10f64.powi(scale.into())),
         S::Utf8(Some(s)) | S::LargeUtf8(Some(s)) | S::Utf8View(Some(s)) => Value::String(s),
-        S::Binary(Some(b)) | S::LargeBinary(Some(b)) | S::BinaryView(Some(b)) => Value::Bytes(b),
+        S::Binary(Some(b)) | S::BinaryView(Some(b)) => Value::Bytes(b),
+        S::LargeBinary(Some(b)) => variant::decode(&b)?,
+        S::List(list) => {
+            let list: ArrayRef = list;
+            variant::values_of(&list)?.pop().flatten().unwrap_or(Value::Null)
+        }
         S::Date32(Some(d)) => Value::Date(d),
         S::Time64Microsecond(Some(t)) => Value::Time(t),
         S::TimestampMicrosecond(Some(t), tz) => timestamp(t, tz.is_some()),

@@ -4,10 +4,9 @@
 
 use arrow_array::{Array, RecordBatch, StringArray};
 use cairn_storage::{PatchOp, Value};
-use datafusion::common::ScalarValue;
 use datafusion::sql::sqlparser::ast::{AssignmentTarget, Delete, FromTable, ObjectName, TableFactor, TableWithJoins, Update};
 
-use crate::convert::scalar_to_value;
+use crate::convert::cell_value;
 use crate::error::{EngineError, Result};
 use crate::statements::{ident_name, object_table_name, TableName};
 
@@ -93,7 +92,7 @@ pub fn selected(batches: &[RecordBatch], targets: &[String]) -> Result<Vec<(Stri
                 .iter()
                 .enumerate()
                 .map(|(i, path)| {
-                    let value: Value = scalar_to_value(ScalarValue::try_from_array(b.column(i + 1), row)?)?;
+                    let value: Value = cell_value(b.column(i + 1), row)?;
                     Ok(PatchOp::Add { path: path.clone(), value })
                 })
                 .collect::<std::result::Result<Vec<_>, datafusion::error::DataFusionError>>()?;

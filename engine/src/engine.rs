@@ -8,8 +8,15 @@ use arrow_schema::SchemaRef;
 use cairn_storage::{Collection, CollectionConfig, StorageError, Store, WriteOp, DEFAULT_WORKSPACE};
 use datafusion::dataframe::DataFrame;
 use datafusion::execution::context::{SQLOptions, SessionConfig, SessionContext};
+use datafusion::execution::registry::FunctionRegistry;
+use datafusion::execution::session_state::SessionStateBuilder;
+use datafusion::execution::SessionStateDefaults;
+use datafusion::logical_expr::planner::ExprPlanner;
 use datafusion::sql::parser::{DFParser, Statement as DFStatement};
-use datafusion::sql::sqlparser::ast::{DescribeAlias, Insert, SetExpr, Statement};
+use datafusion::sql::sqlparser::ast::{
+    DescribeAlias, Expr as SqlExpr, Function, FunctionArg, FunctionArgExpr, FunctionArgumentList, FunctionArguments, Ident,
+    Insert, ObjectName, SetExpr, Statement, Value as SqlValue,
+};
 use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
 
 use crate::catalog::CairnCatalog;
@@ -18,6 +25,11 @@ use crate::describe::describe;
 use crate::dml::{plan_delete, plan_update, selected, DmlPlan};
 use crate::error::{EngineError, Result};
 use crate::schema::columns;
+use crate::functions::{self, Kind};
+use crate::planner::{CairnPlanner, CairnTypes};
+use crate::rewrite::DynamicRewrite;
+use crate::undefined::rewrite_undefined;
+use crate::variant::render_result;
 use crate::statements::{ident_name, insert_target, object_table_name, parse_cairn_ddl, standard_ddl, Ddl, TableName};
 
 /// Name of the one catalog (database) a Cairn server has.
@@ -45,7 +57,19 @@ impl Engine {
             .with_information_schema(true)
             .with_create_default_catalog_and_schema(false)
             .with_default_catalog_and_schema(CATALOG, DEFAULT_WORKSPACE);
-        let ctx = SessionContext::new_with_config(config);
+        let mut planners: Vec<Arc<dyn ExprPlanner>> = vec![Arc::new(CairnPlanner)];
+        planners.extend(SessionStateDefaults::default_expr_planners());
+        let mut state =
+            SessionStateBuilder::new().with_config(config).with_default_features()
+            .with_expr_planners(planners)
+            .with_type_planner(Arc::new(CairnTypes))
+            .build();
+        for f in functions::all() {
+            // Registering a new name replaces nothing; the result is the previous function.
+            let _previous = state.register_udf(f);
+        }
+        let _previous = state.register_function_rewrite(Arc::new(DynamicRewrite));
+        let ctx = SessionContext::new_with_state(state);
         ctx.register_catalog(CATALOG, Arc::new(CairnCatalog::new(store.clone())));
         Engine { store, ctx }
     }
@@ -74,7 +98,8 @@ impl Engine {
         }
         let df = self.dataframe(statement).await?;
         let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
-        Ok(Output::Rows { schema, batches: df.collect().await? })
+        let (schema, batches) = render_result(&schema, df.collect().await?)?;
+        Ok(Output::Rows { schema, batches })
     }
 
     /// Plans a statement DataFusion runs. Its own DDL and DML (external tables, in-memory
@@ -138,7 +163,16 @@ impl Engine {
         let ws = self.workspace_of(&target);
         let collection = self.store.collection(&ws, &target.collection)?;
         let source = insert.source.as_ref().ok_or_else(|| EngineError::Unsupported("INSERT without VALUES or a query".into()))?;
-        let query = DFStatement::Statement(Box::new(Statement::Query(source.clone())));
+        let mut query = source.clone();
+        if let SetExpr::Values(values) = query.body.as_mut() {
+            // Each value keeps its own type: VALUES would otherwise coerce a column to one type.
+            for row in &mut values.rows {
+                for cell in row.iter_mut() {
+                    *cell = own_type(std::mem::replace(cell, SqlExpr::value(SqlValue::Null)));
+                }
+            }
+        }
+        let query = DFStatement::Statement(Box::new(Statement::Query(query)));
         let df = self.dataframe(query).await?;
         let produced: Vec<String> = df.schema().fields().iter().map(|f| f.name().clone()).collect();
         let names: Vec<String> = if !insert.columns.is_empty() {
@@ -164,9 +198,27 @@ impl Engine {
     }
 }
 
+/// `cairn_get(e)`: the value of `e` as a variant, keeping its own type.
+fn own_type(e: SqlExpr) -> SqlExpr {
+    SqlExpr::Function(Function {
+        name: ObjectName::from(vec![Ident::new(Kind::Get.name())]),
+        uses_odbc_syntax: false,
+        parameters: FunctionArguments::None,
+        args: FunctionArguments::List(FunctionArgumentList {
+            duplicate_treatment: None,
+            args: vec![FunctionArg::Unnamed(FunctionArgExpr::Expr(e))],
+            clauses: vec![],
+        }),
+        filter: None,
+        null_treatment: None,
+        over: None,
+        within_group: vec![],
+    })
+}
+
 /// Parses exactly one statement in PostgreSQL's dialect.
 fn parse_one(sql: &str) -> Result<DFStatement> {
-    let mut statements = DFParser::parse_sql_with_dialect(sql, &PostgreSqlDialect {})?;
+    let mut statements = DFParser::parse_sql_with_dialect(&rewrite_undefined(sql), &PostgreSqlDialect {})?;
     match (statements.pop_front(), statements.is_empty()) {
         (Some(s), true) => Ok(s),
         (None, _) => Err(EngineError::Invalid("empty statement".into())),

@@ -15,9 +15,14 @@ pub mod describe;
 pub mod dml;
 pub mod engine;
 pub mod error;
+pub mod functions;
+pub mod planner;
+pub mod rewrite;
 pub mod schema;
 pub mod statements;
 pub mod table;
+pub mod undefined;
+pub mod variant;
 
 pub use engine::{Engine, Output, CATALOG};
 pub use error::{EngineError, Result};

@@ -1,12 +1,16 @@
 //! A collection's SQL schema, derived from its smart schema when a query is planned: every
-//! top-level field becomes a column. A field that holds one scalar type (nulls aside) is a
-//! typed column; objects, arrays and fields holding several types are JSON text columns.
+//! top-level field becomes a column. A field that holds one scalar type and never null is a
+//! typed column (an Arrow null there is a missing value); a field that only ever holds arrays
+//! is a list of variants; objects, fields holding several types and fields holding nulls are
+//! variant columns ([`crate::variant`]).
 
 use std::sync::Arc;
 
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use cairn_storage::document::{EVENT_TIME_FIELD, ID_FIELD};
 use cairn_storage::{arrow_type, CollectionStats, ColumnOutput, FieldPath, ValueType};
+
+use crate::variant::{self, VARIANT};
 
 /// How one SQL column is read from the storage engine.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,7 +19,7 @@ pub struct SqlColumn {
     pub name: String,
     /// The field's path in the storage engine's text form.
     pub path: String,
-    /// Typed column of one scalar type, or JSON text.
+    /// Typed column, array or variant.
     pub kind: ColumnKind,
 }
 
@@ -24,16 +28,19 @@ pub struct SqlColumn {
 pub enum ColumnKind {
     /// Values of one scalar type; other values read as null.
     Typed(ValueType),
-    /// Every value as JSON text (objects, arrays, mixed types).
-    Json,
+    /// Arrays, as lists of variants.
+    Array,
+    /// Any value, with its own type.
+    Variant,
 }
 
 impl SqlColumn {
     /// The column's Arrow type.
     pub fn data_type(&self) -> DataType {
         match self.kind {
-            ColumnKind::Typed(t) => arrow_type(ColumnOutput::Typed(t)).unwrap_or(DataType::Utf8),
-            ColumnKind::Json => DataType::Utf8,
+            ColumnKind::Typed(t) => arrow_type(ColumnOutput::Typed(t)).unwrap_or(VARIANT),
+            ColumnKind::Array => variant::array_type(),
+            ColumnKind::Variant => VARIANT,
         }
     }
 
@@ -41,7 +48,7 @@ impl SqlColumn {
     pub fn output(&self) -> ColumnOutput {
         match self.kind {
             ColumnKind::Typed(t) => ColumnOutput::Typed(t),
-            ColumnKind::Json => ColumnOutput::Encoded,
+            ColumnKind::Array | ColumnKind::Variant => ColumnOutput::Key,
         }
     }
 }
@@ -74,10 +81,10 @@ pub fn columns(stats: &CollectionStats) -> Vec<SqlColumn> {
     }
     out.into_iter()
         .map(|(name, path, types)| {
-            let non_null: Vec<ValueType> = types.into_iter().filter(|t| *t != ValueType::Null).collect();
-            let kind = match non_null.as_slice() {
-                [t] if t.is_scalar() => ColumnKind::Typed(*t),
-                _ => ColumnKind::Json,
+            let kind = match types.as_slice() {
+                [ValueType::Array] => ColumnKind::Array,
+                [t] if t.is_scalar() && *t != ValueType::Null => ColumnKind::Typed(*t),
+                _ => ColumnKind::Variant,
             };
             SqlColumn { name, path, kind }
         })
@@ -101,7 +108,10 @@ mod tests {
                 ("_event_time".into(), ValueType::Timestamp, 3),
                 ("_id".into(), ValueType::String, 3),
                 ("a".into(), ValueType::Int, 2),
-                ("a".into(), ValueType::Null, 1),
+                ("n".into(), ValueType::Int, 2),
+                ("n".into(), ValueType::Null, 1),
+                ("l".into(), ValueType::Array, 1),
+                ("l.*".into(), ValueType::Int, 1),
                 ("b".into(), ValueType::Int, 1),
                 ("b".into(), ValueType::String, 1),
                 ("c".into(), ValueType::Object, 1),
@@ -116,8 +126,10 @@ mod tests {
                 ("_id", ColumnKind::Typed(ValueType::String)),
                 ("_event_time", ColumnKind::Typed(ValueType::Timestamp)),
                 ("a", ColumnKind::Typed(ValueType::Int)),
-                ("b", ColumnKind::Json),
-                ("c", ColumnKind::Json),
+                ("b", ColumnKind::Variant),
+                ("c", ColumnKind::Variant),
+                ("l", ColumnKind::Array),
+                ("n", ColumnKind::Variant),
             ]
         );
         assert_eq!(arrow_schema(&cols).field(2).data_type(), &DataType::Int64);

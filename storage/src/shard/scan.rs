@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use arrow_array::builder::{BinaryBuilder, BooleanBuilder, StringBuilder};
+use arrow_array::builder::{BinaryBuilder, BooleanBuilder, LargeBinaryBuilder, StringBuilder};
 use arrow_array::types::{Date32Type, Float64Type, Int64Type, Time64MicrosecondType, TimestampMicrosecondType};
 use arrow_array::{ArrayRef, PrimitiveArray, RecordBatch, UInt32Array};
 use arrow_buffer::{Buffer, NullBufferBuilder, ScalarBuffer};
@@ -18,6 +18,7 @@ use crate::index::column::{chunk_of, ChunkView, CHUNK_BITS};
 use crate::index::keys::{self, cf};
 use crate::path::FieldPath;
 use crate::value::codec::encode_value;
+use crate::value::keycode::encode_key_into;
 use crate::value::{Value, ValueType};
 
 /// How a column's values come out.
@@ -29,6 +30,10 @@ pub enum ColumnOutput {
     /// Every value, codec-encoded, as Arrow binary ([`crate::value::codec::decode_value`]
     /// reads it); a missing (undefined) value is null, a JSON null is an encoded null.
     Encoded,
+    /// Every value in the order-preserving key encoding, as Arrow large binary
+    /// ([`crate::value::keycode::decode_key`] reads it): byte order is value order across
+    /// types. A missing (undefined) value is null, a JSON null is an encoded null.
+    Key,
 }
 
 /// One column to read.
@@ -85,6 +90,7 @@ impl ScanOptions {
 pub fn arrow_type(output: ColumnOutput) -> Result<DataType> {
     Ok(match output {
         ColumnOutput::Encoded => DataType::Binary,
+        ColumnOutput::Key => DataType::LargeBinary,
         ColumnOutput::Typed(t) => match t {
             ValueType::Bool => DataType::Boolean,
             ValueType::Int => DataType::Int64,
@@ -111,12 +117,14 @@ enum Assembler {
     Bool(BooleanBuilder),
     Str(StringBuilder),
     Bin { t: Option<ValueType>, b: BinaryBuilder },
+    Key(LargeBinaryBuilder, Vec<u8>),
 }
 
 impl Assembler {
     fn new(output: ColumnOutput, cap: usize) -> Assembler {
         match output {
             ColumnOutput::Encoded => Assembler::Bin { t: None, b: BinaryBuilder::with_capacity(cap, cap * 8) },
+            ColumnOutput::Key => Assembler::Key(LargeBinaryBuilder::with_capacity(cap, cap * 8), Vec::new()),
             ColumnOutput::Typed(ValueType::Bool) => Assembler::Bool(BooleanBuilder::with_capacity(cap)),
             ColumnOutput::Typed(ValueType::String) => Assembler::Str(StringBuilder::with_capacity(cap, cap * 16)),
             ColumnOutput::Typed(ValueType::Bytes) => {
@@ -135,6 +143,7 @@ impl Assembler {
             Assembler::Bool(b) => b.append_null(),
             Assembler::Str(b) => b.append_null(),
             Assembler::Bin { b, .. } => b.append_null(),
+            Assembler::Key(b, _) => b.append_null(),
         }
     }
 
@@ -147,6 +156,11 @@ impl Assembler {
                 b.append_value(enc);
             }
             (Assembler::Bin { t: Some(_), b }, Value::Bytes(x)) => b.append_value(x),
+            (Assembler::Key(b, scratch), v) => {
+                scratch.clear();
+                encode_key_into(v, scratch);
+                b.append_value(&scratch[..]);
+            }
             (Assembler::Bool(b), Value::Bool(x)) => b.append_value(*x),
             (Assembler::Str(b), Value::String(s)) => b.append_value(s),
             (Assembler::Fixed { t, vals, nulls }, v) => match fixed_bits(*t, v) {
@@ -220,6 +234,7 @@ impl Assembler {
             Assembler::Bool(mut b) => Arc::new(b.finish()),
             Assembler::Str(mut b) => Arc::new(b.finish()),
             Assembler::Bin { mut b, .. } => Arc::new(b.finish()),
+            Assembler::Key(mut b, _) => Arc::new(b.finish()),
         }
     }
 }
@@ -275,7 +290,9 @@ impl ShardSnapshot {
             .iter()
             .map(|c| match self.path_id(&c.path) {
                 None => Source::Absent,
-                Some(_) if c.output == ColumnOutput::Encoded && object_paths.contains(&c.path) => Source::Rows,
+                Some(_) if matches!(c.output, ColumnOutput::Encoded | ColumnOutput::Key) && object_paths.contains(&c.path) => {
+                    Source::Rows
+                }
                 Some(path) => {
                     let lower = keys::col_key(path, 0);
                     let upper = keys::col_key(path + 1, 0);

@@ -1,0 +1,232 @@
+//! The variant: how a value of any type travels through a query. Fields whose smart schema
+//! holds objects, several types, or nulls beside missing values are *variant* columns: Arrow
+//! `LargeBinary` holding each value in the storage engine's order-preserving key encoding, so
+//! the value keeps its own type, byte order is Cairn's cross-type order (ORDER BY, MIN, MAX
+//! and GROUP BY work on the bytes), and an Arrow null means the field is missing (undefined)
+//! while a JSON null is an encoded null. Arrays are Arrow lists of variants.
+//!
+//! Plain Arrow columns take part too: an Arrow null there is a missing value.
+
+use std::sync::Arc;
+
+use arrow_array::builder::{LargeBinaryBuilder, StringBuilder};
+use arrow_array::{
+    Array, ArrayRef, BooleanArray, Float64Array, GenericListArray, Int64Array, LargeBinaryArray, ListArray, RecordBatch,
+    StringArray,
+};
+use arrow_buffer::OffsetBuffer;
+use arrow_schema::{DataType, Field, FieldRef, Schema, SchemaRef};
+use cairn_storage::value::keycode::{decode_key, encode_key_into};
+use cairn_storage::Value;
+use datafusion::common::ScalarValue;
+use datafusion::error::{DataFusionError, Result as DFResult};
+
+use crate::convert::scalar_to_value;
+use crate::error::to_df;
+
+/// The Arrow type of a variant value.
+pub const VARIANT: DataType = DataType::LargeBinary;
+
+/// The element field of an array column (a list of variants).
+pub fn element_field() -> FieldRef {
+    Arc::new(Field::new("item", VARIANT, true))
+}
+
+/// The Arrow type of an array column: a list of variants.
+pub fn array_type() -> DataType {
+    DataType::List(element_field())
+}
+
+/// Whether values of this Arrow type are variants.
+pub fn is_variant(t: &DataType) -> bool {
+    *t == VARIANT
+}
+
+/// Whether values of this Arrow type are arrays of variants.
+pub fn is_variant_list(t: &DataType) -> bool {
+    matches!(t, DataType::List(f) if is_variant(f.data_type()))
+}
+
+/// Whether this type needs Cairn's own operators (a variant or an array of variants).
+pub fn is_dynamic(t: &DataType) -> bool {
+    is_variant(t) || is_variant_list(t)
+}
+
+/// Decodes one variant value.
+pub fn decode(bytes: &[u8]) -> DFResult<Value> {
+    decode_key(bytes).map(|(v, _)| v).map_err(to_df)
+}
+
+/// Encodes one value as a variant.
+pub fn encode(v: &Value) -> Vec<u8> {
+    let mut out = Vec::with_capacity(16);
+    encode_key_into(v, &mut out);
+    out
+}
+
+/// The values of an array of any supported Arrow type; `None` is a missing (undefined) value.
+pub fn values_of(array: &ArrayRef) -> DFResult<Vec<Option<Value>>> {
+    let n = array.len();
+    let nulls = |i: usize| array.is_null(i);
+    let any = array.as_any();
+    if let Some(a) = any.downcast_ref::<LargeBinaryArray>() {
+        return (0..n).map(|i| if nulls(i) { Ok(None) } else { decode(a.value(i)).map(Some) }).collect();
+    }
+    if let Some(a) = any.downcast_ref::<Int64Array>() {
+        return Ok((0..n).map(|i| (!nulls(i)).then(|| Value::Int(a.value(i)))).collect());
+    }
+    if let Some(a) = any.downcast_ref::<Float64Array>() {
+        return Ok((0..n).map(|i| (!nulls(i)).then(|| Value::Float(a.value(i)))).collect());
+    }
+    if let Some(a) = any.downcast_ref::<StringArray>() {
+        return Ok((0..n).map(|i| (!nulls(i)).then(|| Value::String(a.value(i).to_owned()))).collect());
+    }
+    if let Some(a) = any.downcast_ref::<BooleanArray>() {
+        return Ok((0..n).map(|i| (!nulls(i)).then(|| Value::Bool(a.value(i)))).collect());
+    }
+    if let Some(list) = any.downcast_ref::<ListArray>() {
+        return list_values(list);
+    }
+    (0..n)
+        .map(|i| {
+            if nulls(i) {
+                return Ok(None);
+            }
+            scalar_to_value(ScalarValue::try_from_array(array, i)?).map(Some)
+        })
+        .collect()
+}
+
+fn list_values(list: &GenericListArray<i32>) -> DFResult<Vec<Option<Value>>> {
+    let items = values_of(list.values())?;
+    let offsets = list.value_offsets();
+    Ok((0..list.len())
+        .map(|i| {
+            (!list.is_null(i)).then(|| {
+                let (start, end) = (offsets[i] as usize, offsets[i + 1] as usize);
+                Value::Array(items[start..end].iter().map(|v| v.clone().unwrap_or(Value::Null)).collect())
+            })
+        })
+        .collect())
+}
+
+/// A variant array of these values (`None` becomes an Arrow null: undefined).
+pub fn variant_array<I: IntoIterator<Item = Option<Value>>>(values: I) -> ArrayRef {
+    let mut b = LargeBinaryBuilder::new();
+    let mut scratch = Vec::new();
+    for v in values {
+        match v {
+            Some(v) => {
+                scratch.clear();
+                encode_key_into(&v, &mut scratch);
+                b.append_value(&scratch);
+            }
+            None => b.append_null(),
+        }
+    }
+    Arc::new(b.finish())
+}
+
+/// A list-of-variants array from one array value (or undefined) per row; non-arrays become
+/// null.
+pub fn list_array<I: IntoIterator<Item = Option<Value>>>(values: I) -> DFResult<ArrayRef> {
+    let mut offsets = vec![0i32];
+    let mut items = Vec::new();
+    let mut valid = Vec::new();
+    for v in values {
+        match v {
+            Some(Value::Array(elements)) => {
+                items.extend(elements.into_iter().map(Some));
+                valid.push(true);
+            }
+            _ => valid.push(false),
+        }
+        let len = i32::try_from(items.len()).map_err(|_| DataFusionError::Execution("array column too large".into()))?;
+        offsets.push(len);
+    }
+    let list = ListArray::try_new(
+        element_field(),
+        OffsetBuffer::new(offsets.into()),
+        variant_array(items),
+        Some(valid.into()),
+    )?;
+    Ok(Arc::new(list))
+}
+
+/// The value of a scalar (a literal) as a variant value; SQL NULL is `None`.
+pub fn scalar_value(s: &ScalarValue) -> DFResult<Option<Value>> {
+    if s.is_null() {
+        return Ok(None);
+    }
+    match s {
+        ScalarValue::LargeBinary(Some(b)) => decode(b).map(Some),
+        other => values_of(&other.to_array()?).map(|mut v| v.pop().flatten()),
+    }
+}
+
+/// The JSON text of every value of a variant or array-of-variants column (other columns are
+/// returned unchanged): how dynamic values leave the engine.
+pub fn render_json(array: &ArrayRef) -> DFResult<ArrayRef> {
+    if !is_dynamic(array.data_type()) {
+        return Ok(array.clone());
+    }
+    let mut b = StringBuilder::new();
+    for v in values_of(array)? {
+        match v {
+            Some(v) => b.append_value(v.to_json_string()),
+            None => b.append_null(),
+        }
+    }
+    Ok(Arc::new(b.finish()))
+}
+
+/// A result set with every variant and array-of-variants column as JSON text.
+pub fn render_result(schema: &SchemaRef, batches: Vec<RecordBatch>) -> DFResult<(SchemaRef, Vec<RecordBatch>)> {
+    if !schema.fields().iter().any(|f| is_dynamic(f.data_type())) {
+        return Ok((schema.clone(), batches));
+    }
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| {
+            let t = if is_dynamic(f.data_type()) { DataType::Utf8 } else { f.data_type().clone() };
+            Field::new(f.name(), t, f.is_nullable())
+        })
+        .collect();
+    let out_schema = Arc::new(Schema::new(fields));
+    let batches = batches
+        .iter()
+        .map(|b| {
+            let cols = b.columns().iter().map(render_json).collect::<DFResult<Vec<_>>>()?;
+            Ok(RecordBatch::try_new(out_schema.clone(), cols)?)
+        })
+        .collect::<DFResult<Vec<_>>>()?;
+    Ok((out_schema, batches))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn variants_round_trip_and_render_as_json() {
+        let vals = vec![Some(Value::Int(1)), None, Some(Value::Null), Some(Value::from_json_str(r#"{"a":[1,"x"]}"#).unwrap())];
+        let arr = variant_array(vals.clone());
+        assert_eq!(values_of(&arr).unwrap(), vals);
+        let json = render_json(&arr).unwrap();
+        let json = json.as_any().downcast_ref::<StringArray>().unwrap();
+        assert_eq!(json.value(0), "1");
+        assert!(json.is_null(1));
+        assert_eq!(json.value(2), "null");
+        assert_eq!(json.value(3), r#"{"a":[1,"x"]}"#);
+    }
+
+    #[test]
+    fn lists_hold_variants() {
+        let arr = list_array(vec![Some(Value::from_json_str("[1,null,\"b\"]").unwrap()), None]).unwrap();
+        assert!(is_variant_list(arr.data_type()));
+        let back = values_of(&arr).unwrap();
+        assert_eq!(back[0], Some(Value::from_json_str("[1,null,\"b\"]").unwrap()));
+        assert_eq!(back[1], None);
+    }
+}
