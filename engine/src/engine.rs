@@ -12,6 +12,7 @@ use datafusion::execution::registry::FunctionRegistry;
 use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::execution::SessionStateDefaults;
 use datafusion::logical_expr::planner::ExprPlanner;
+use datafusion::optimizer::{Optimizer, OptimizerRule};
 use datafusion::sql::parser::{DFParser, Statement as DFStatement};
 use datafusion::sql::sqlparser::ast::{
     DescribeAlias, Expr as SqlExpr, Function, FunctionArg, FunctionArgExpr, FunctionArgumentList, FunctionArguments, Ident,
@@ -26,6 +27,7 @@ use crate::dml::{plan_delete, plan_update, selected, DmlPlan};
 use crate::error::{EngineError, Result};
 use crate::schema::columns;
 use crate::functions::{self, Kind};
+use crate::nested::NestedColumns;
 use crate::planner::{CairnPlanner, CairnTypes};
 use crate::rewrite::DynamicRewrite;
 use crate::undefined::rewrite_undefined;
@@ -63,6 +65,7 @@ impl Engine {
             SessionStateBuilder::new().with_config(config).with_default_features()
             .with_expr_planners(planners)
             .with_type_planner(Arc::new(CairnTypes))
+            .with_optimizer_rules(optimizer_rules())
             .build();
         for f in functions::all() {
             // Registering a new name replaces nothing; the result is the previous function.
@@ -196,6 +199,14 @@ impl Engine {
         }
         write_all(collection, docs.into_iter().map(WriteOp::Insert).collect(), "INSERT").await
     }
+}
+
+/// DataFusion's optimizer rules, after Cairn's own (which must see path accesses before
+/// projections are pruned).
+fn optimizer_rules() -> Vec<Arc<dyn OptimizerRule + Send + Sync>> {
+    let mut rules: Vec<Arc<dyn OptimizerRule + Send + Sync>> = vec![Arc::new(NestedColumns)];
+    rules.extend(Optimizer::new().rules);
+    rules
 }
 
 /// `cairn_get(e)`: the value of `e` as a variant, keeping its own type.

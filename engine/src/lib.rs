@@ -16,6 +16,7 @@ pub mod dml;
 pub mod engine;
 pub mod error;
 pub mod functions;
+pub mod nested;
 pub mod planner;
 pub mod rewrite;
 pub mod schema;

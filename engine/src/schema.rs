@@ -4,10 +4,12 @@
 //! is a list of variants; objects, fields holding several types and fields holding nulls are
 //! variant columns ([`crate::variant`]).
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use cairn_storage::document::{EVENT_TIME_FIELD, ID_FIELD};
+use cairn_storage::path::push_field;
 use cairn_storage::{arrow_type, CollectionStats, ColumnOutput, FieldPath, ValueType};
 
 use crate::variant::{self, VARIANT};
@@ -89,6 +91,27 @@ pub fn columns(stats: &CollectionStats) -> Vec<SqlColumn> {
             SqlColumn { name, path, kind }
         })
         .collect()
+}
+
+/// Paths below the top level that hold values outside arrays, in text form: the nested
+/// columns a query may read directly.
+pub fn nested_paths(stats: &CollectionStats) -> HashSet<String> {
+    stats
+        .fields
+        .iter()
+        .filter(|(path, _, _)| FieldPath::parse(path).is_ok_and(|p| p.0.len() > 1 && !p.has_elements()))
+        .map(|(path, _, _)| path.clone())
+        .collect()
+}
+
+/// The text form of the path of `keys` under top-level field `top`.
+pub fn path_text(top: &str, keys: &[String]) -> String {
+    let mut out = String::new();
+    push_field(&mut out, true, top);
+    for k in keys {
+        push_field(&mut out, false, k);
+    }
+    out
 }
 
 /// The Arrow schema of these columns (every column nullable: a field may be missing).

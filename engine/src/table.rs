@@ -2,6 +2,7 @@
 //! is planned, and its scan reads the chosen columns from the column index, one partition per
 //! shard so DataFusion scans shards in parallel.
 
+use std::collections::HashSet;
 use std::fmt;
 use std::sync::Arc;
 
@@ -20,7 +21,7 @@ use datafusion::physical_plan::ExecutionPlan;
 
 use crate::convert::to_sql_batch;
 use crate::error::to_df;
-use crate::schema::{self, SqlColumn};
+use crate::schema::{self, ColumnKind, SqlColumn};
 
 /// A collection as a SQL table.
 pub struct CollectionTable {
@@ -28,6 +29,8 @@ pub struct CollectionTable {
     collection: Arc<Collection>,
     columns: Vec<SqlColumn>,
     schema: SchemaRef,
+    /// Nested paths (not under arrays) the smart schema knows, for [`Self::with_nested`].
+    nested: HashSet<String>,
 }
 
 impl fmt::Debug for CollectionTable {
@@ -39,10 +42,48 @@ impl fmt::Debug for CollectionTable {
 impl CollectionTable {
     /// The table of `collection` as its smart schema stands now.
     pub fn new(name: &str, collection: Arc<Collection>) -> CollectionTable {
-        let columns = schema::columns(&collection.stats());
+        let stats = collection.stats();
+        let columns = schema::columns(&stats);
         let schema = schema::arrow_schema(&columns);
-        CollectionTable { name: name.to_owned(), collection, columns, schema }
+        let nested = schema::nested_paths(&stats);
+        CollectionTable { name: name.to_owned(), collection, columns, schema, nested }
     }
+
+    /// How many columns the table has.
+    pub fn schema_len(&self) -> usize {
+        self.columns.len()
+    }
+
+    /// This table with extra variant columns for nested paths (top-level field and keys),
+    /// read straight from the column index; None when no path is known to the smart schema.
+    /// Each column is named by [`nested_column_name`].
+    pub fn with_nested(&self, paths: &[(String, Vec<String>)]) -> Option<CollectionTable> {
+        let mut columns = self.columns.clone();
+        for (top, keys) in paths {
+            let path = schema::path_text(top, keys);
+            let name = nested_column_name(top, keys);
+            if self.nested.contains(&path) && !columns.iter().any(|c| c.name == name) {
+                columns.push(SqlColumn { name, path, kind: ColumnKind::Variant });
+            }
+        }
+        if columns.len() == self.columns.len() {
+            return None;
+        }
+        let schema = schema::arrow_schema(&columns);
+        Some(CollectionTable {
+            name: self.name.clone(),
+            collection: self.collection.clone(),
+            columns,
+            schema,
+            nested: self.nested.clone(),
+        })
+    }
+}
+
+/// The column name a nested path is read under: its text form in JSONPath style
+/// (`$.commit.collection`), which keeps it apart from top-level fields' columns.
+pub fn nested_column_name(top: &str, keys: &[String]) -> String {
+    format!("$.{}", schema::path_text(top, keys))
 }
 
 #[async_trait]

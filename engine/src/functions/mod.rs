@@ -161,6 +161,18 @@ impl ScalarUDFImpl for DynamicFn {
         match (self.kind, args) {
             // Invisible in column names: `sum(x)` stays `sum(x)`.
             (Kind::Number, [arg]) => Ok(arg.schema_name().to_string()),
+            // A path reads as written: `t.commit.collection`, `t.tags[2]`.
+            (Kind::Get, [base, keys @ ..]) if !keys.is_empty() => {
+                let mut name = base.schema_name().to_string();
+                for k in keys {
+                    match k {
+                        Expr::Literal(ScalarValue::Utf8(Some(s)), _) => name.push_str(&format!(".{s}")),
+                        Expr::Literal(ScalarValue::Int64(Some(i)), _) => name.push_str(&format!("[{}]", i + 1)),
+                        other => name.push_str(&format!("[{}]", other.schema_name())),
+                    }
+                }
+                Ok(name)
+            }
             _ => Ok(format!("{}({})", self.name(), args.iter().map(|a| a.schema_name().to_string()).collect::<Vec<_>>().join(","))),
         }
     }
