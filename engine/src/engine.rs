@@ -20,6 +20,7 @@ use datafusion::sql::sqlparser::ast::{
 };
 use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
 
+use crate::access::{take_hint, Hint, QueryHint};
 use crate::catalog::CairnCatalog;
 use crate::convert::rows_to_documents;
 use crate::describe::describe;
@@ -82,7 +83,8 @@ impl Engine {
         if let Some(ddl) = parse_cairn_ddl(sql)? {
             return self.run_ddl(ddl);
         }
-        let statement = parse_one(sql)?;
+        let (sql, hint) = take_hint(sql).map_err(EngineError::Invalid)?;
+        let statement = parse_one(&sql)?;
         if let DFStatement::Statement(s) = &statement {
             if let Some(ddl) = standard_ddl(s)? {
                 return self.run_ddl(ddl);
@@ -99,7 +101,7 @@ impl Engine {
                 _ => {}
             }
         }
-        let df = self.dataframe(statement).await?;
+        let df = self.dataframe(statement, hint).await?;
         let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
         let (schema, batches) = render_result(&schema, df.collect().await?)?;
         Ok(Output::Rows { schema, batches })
@@ -107,17 +109,22 @@ impl Engine {
 
     /// Plans a statement DataFusion runs. Its own DDL and DML (external tables, in-memory
     /// tables, COPY TO files) would bypass the store: they are refused.
-    async fn dataframe(&self, statement: DFStatement) -> Result<DataFrame> {
-        let plan = self.ctx.state().statement_to_plan(statement).await?;
+    /// A hint applies to every collection scan of the statement.
+    async fn dataframe(&self, statement: DFStatement, hint: Option<Hint>) -> Result<DataFrame> {
+        let mut state = self.ctx.state();
+        if let Some(h) = hint {
+            state.config_mut().set_extension(Arc::new(QueryHint(h)));
+        }
+        let plan = state.statement_to_plan(statement).await?;
         SQLOptions::new().with_allow_ddl(false).with_allow_dml(false).verify_plan(&plan)?;
-        Ok(self.ctx.execute_logical_plan(plan).await?)
+        Ok(DataFrame::new(state, plan))
     }
 
     /// Runs an UPDATE or DELETE: its query selects the documents, then each is patched or
     /// deleted on its own.
     async fn apply_dml(&self, plan: DmlPlan, tag: &'static str) -> Result<Output> {
         let collection = self.store.collection(&self.workspace_of(&plan.table), &plan.table.collection)?;
-        let batches = self.dataframe(parse_one(&plan.query)?).await?.collect().await?;
+        let batches = self.dataframe(parse_one(&plan.query)?, None).await?.collect().await?;
         let docs = selected(&batches, &plan.targets)?;
         let update = !plan.targets.is_empty();
         let ops: Vec<WriteOp> =
@@ -176,7 +183,7 @@ impl Engine {
             }
         }
         let query = DFStatement::Statement(Box::new(Statement::Query(query)));
-        let df = self.dataframe(query).await?;
+        let df = self.dataframe(query, None).await?;
         let produced: Vec<String> = df.schema().fields().iter().map(|f| f.name().clone()).collect();
         let names: Vec<String> = if !insert.columns.is_empty() {
             insert.columns.iter().map(|c| c.0.last().and_then(|p| p.as_ident()).map(ident_name).unwrap_or_default()).collect()

@@ -9,6 +9,7 @@
 //! with projection and limit, DDL, `INSERT`, `UPDATE`, `DELETE` and `DESCRIBE`. Index-aware access paths, nested access and the
 //! dynamic-typing functions are the engine issue's remaining work.
 
+pub mod access;
 pub mod catalog;
 pub mod convert;
 pub mod describe;
@@ -18,7 +19,9 @@ pub mod error;
 pub mod functions;
 pub mod nested;
 pub mod planner;
+pub mod pushdown;
 pub mod rewrite;
+pub mod scan_exec;
 pub mod schema;
 pub mod statements;
 pub mod table;

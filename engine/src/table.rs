@@ -1,6 +1,7 @@
 //! The table provider of a collection: its schema comes from the smart schema when the query
-//! is planned, and its scan reads the chosen columns from the column index, one partition per
-//! shard so DataFusion scans shards in parallel.
+//! is planned; filters the converged index can answer are pushed into the scan, which picks
+//! its access path by cost ([`crate::access`]) and reads shards in parallel
+//! ([`crate::scan_exec`]).
 
 use std::collections::HashSet;
 use std::fmt;
@@ -8,19 +9,17 @@ use std::sync::Arc;
 
 use arrow_schema::SchemaRef;
 use async_trait::async_trait;
-use cairn_storage::shard::Shard;
-use cairn_storage::{Collection, ColumnOutput, ColumnSpec, ScanOptions, ValueType};
+use cairn_storage::{Collection, IndexPredicate};
 use datafusion::catalog::{Session, TableProvider};
 use datafusion::datasource::TableType;
 use datafusion::error::Result as DFResult;
-use datafusion::execution::{SendableRecordBatchStream, TaskContext};
-use datafusion::logical_expr::Expr;
-use datafusion::physical_plan::stream::RecordBatchReceiverStreamBuilder;
-use datafusion::physical_plan::streaming::{PartitionStream, StreamingTableExec};
+use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
 use datafusion::physical_plan::ExecutionPlan;
 
-use crate::convert::to_sql_batch;
+use crate::access::{choose, QueryHint};
 use crate::error::to_df;
+use crate::pushdown::to_predicate;
+use crate::scan_exec::CollectionScanExec;
 use crate::schema::{self, ColumnKind, SqlColumn};
 
 /// A collection as a SQL table.
@@ -98,66 +97,35 @@ impl TableProvider for CollectionTable {
 
     async fn scan(
         &self,
-        _state: &dyn Session,
+        state: &dyn Session,
         projection: Option<&Vec<usize>>,
-        _filters: &[Expr],
+        filters: &[Expr],
         limit: Option<usize>,
     ) -> DFResult<Arc<dyn ExecutionPlan>> {
         let indices: Vec<usize> = projection.cloned().unwrap_or_else(|| (0..self.columns.len()).collect());
         let columns: Vec<SqlColumn> = indices.iter().map(|i| self.columns[*i].clone()).collect();
         let schema = Arc::new(self.schema.project(&indices)?);
-        let partitions = self
-            .collection
-            .shards()
+        let predicates: Vec<IndexPredicate> = filters.iter().filter_map(|f| to_predicate(f, &self.columns)).collect();
+        let predicate = match predicates.len() {
+            0 => None,
+            1 => predicates.into_iter().next(),
+            _ => Some(IndexPredicate::And(predicates)),
+        };
+        let hint = state.config().get_extension::<QueryHint>().map(|h| h.0);
+        let choice = choose(&self.collection, predicate, columns.len(), hint).map_err(to_df)?;
+        // With an index path the filters are applied again above the scan; a column scan's limit
+        // holds only when nothing filters its rows.
+        let limit = if filters.is_empty() { limit } else { None };
+        Ok(Arc::new(CollectionScanExec::new(self.collection.clone(), &self.name, columns, schema, choice, limit)))
+    }
+
+    fn supports_filters_pushdown(&self, filters: &[&Expr]) -> DFResult<Vec<TableProviderFilterPushDown>> {
+        Ok(filters
             .iter()
-            .map(|shard| {
-                Arc::new(ShardColumnScan { shard: shard.clone(), columns: columns.clone(), schema: schema.clone() })
-                    as Arc<dyn PartitionStream>
+            .map(|f| match to_predicate(f, &self.columns) {
+                Some(_) => TableProviderFilterPushDown::Inexact,
+                None => TableProviderFilterPushDown::Unsupported,
             })
-            .collect();
-        Ok(Arc::new(StreamingTableExec::try_new(schema, partitions, None, vec![], false, limit)?))
-    }
-}
-
-/// One shard's column-index scan of the chosen columns.
-struct ShardColumnScan {
-    shard: Arc<Shard>,
-    columns: Vec<SqlColumn>,
-    schema: SchemaRef,
-}
-
-impl fmt::Debug for ShardColumnScan {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ShardColumnScan").field("columns", &self.columns).finish()
-    }
-}
-
-impl PartitionStream for ShardColumnScan {
-    fn schema(&self) -> &SchemaRef {
-        &self.schema
-    }
-
-    fn execute(&self, _ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
-        let mut builder = RecordBatchReceiverStreamBuilder::new(self.schema.clone(), 2);
-        let tx = builder.tx();
-        let (shard, columns, schema) = (self.shard.clone(), self.columns.clone(), self.schema.clone());
-        builder.spawn_blocking(move || {
-            let snapshot = shard.snapshot();
-            // With no columns asked for (`count(*)`), `_id` is read for the row count.
-            let specs = if columns.is_empty() {
-                vec![ColumnSpec { path: "_id".into(), output: ColumnOutput::Typed(ValueType::String) }]
-            } else {
-                columns.iter().map(|c| ColumnSpec { path: c.path.clone(), output: c.output() }).collect()
-            };
-            let opts = ScanOptions { columns: specs, docs: None, with_doc_number: false };
-            for batch in snapshot.scan(&opts).map_err(to_df)? {
-                let batch = to_sql_batch(batch.map_err(to_df)?, &columns, &schema)?;
-                if tx.blocking_send(Ok(batch)).is_err() {
-                    break; // The consumer is gone (LIMIT reached or query cancelled).
-                }
-            }
-            Ok(())
-        });
-        builder.build()
+            .collect())
     }
 }

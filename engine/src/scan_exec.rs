@@ -1,0 +1,195 @@
+//! The physical scan of a collection: one partition per shard, each reading its documents
+//! by the chosen access path (a column scan, or an index lookup followed by a fetch by
+//! document number or a scan of the chunks holding the matches) on a blocking task, in Arrow
+//! batches. EXPLAIN shows the access path, the index predicate and the estimate.
+
+use std::fmt;
+use std::sync::Arc;
+
+use arrow_schema::SchemaRef;
+use cairn_storage::{Collection, ColumnOutput, ColumnSpec, ScanOptions, ShardSnapshot, ValueType};
+use datafusion::common::stats::Precision;
+use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::common::{internal_err, Result as DFResult, Statistics};
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
+use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_plan::stream::RecordBatchReceiverStreamBuilder;
+use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties};
+use roaring::RoaringBitmap;
+
+use crate::access::{AccessPath, Choice};
+use crate::convert::to_sql_batch;
+use crate::error::to_df;
+use crate::schema::SqlColumn;
+
+/// Documents fetched per batch on the index-fetch path.
+const FETCH_BATCH: u64 = 4096;
+
+/// Scans one collection.
+pub struct CollectionScanExec {
+    collection: Arc<Collection>,
+    name: String,
+    columns: Vec<SqlColumn>,
+    schema: SchemaRef,
+    choice: Choice,
+    limit: Option<usize>,
+    properties: Arc<PlanProperties>,
+}
+
+impl CollectionScanExec {
+    /// A scan of `columns` of `collection` (named `name`) by `choice`, producing `schema`.
+    pub fn new(
+        collection: Arc<Collection>,
+        name: &str,
+        columns: Vec<SqlColumn>,
+        schema: SchemaRef,
+        choice: Choice,
+        limit: Option<usize>,
+    ) -> CollectionScanExec {
+        let properties = Arc::new(PlanProperties::new(
+            EquivalenceProperties::new(schema.clone()),
+            Partitioning::UnknownPartitioning(collection.shards().len().max(1)),
+            EmissionType::Incremental,
+            Boundedness::Bounded,
+        ));
+        CollectionScanExec { collection, name: name.to_owned(), columns, schema, choice, limit, properties }
+    }
+
+    /// The access path this scan uses.
+    pub fn choice(&self) -> &Choice {
+        &self.choice
+    }
+}
+
+impl fmt::Debug for CollectionScanExec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CollectionScanExec").field("collection", &self.name).field("choice", &self.choice).finish()
+    }
+}
+
+impl DisplayAs for CollectionScanExec {
+    fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
+        let names: Vec<&str> = self.columns.iter().map(|c| c.name.as_str()).collect();
+        write!(f, "CollectionScanExec: collection={} {} projection=[{}]", self.name, self.choice, names.join(", "))?;
+        if let Some(l) = self.limit {
+            write!(f, " limit={l}")?;
+        }
+        Ok(())
+    }
+}
+
+impl ExecutionPlan for CollectionScanExec {
+    fn name(&self) -> &str {
+        "CollectionScanExec"
+    }
+
+    fn properties(&self) -> &Arc<PlanProperties> {
+        &self.properties
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        vec![]
+    }
+
+    fn apply_expressions(
+        &self,
+        _f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> DFResult<TreeNodeRecursion>,
+    ) -> DFResult<TreeNodeRecursion> {
+        Ok(TreeNodeRecursion::Continue)
+    }
+
+    fn with_new_children(self: Arc<Self>, children: Vec<Arc<dyn ExecutionPlan>>) -> DFResult<Arc<dyn ExecutionPlan>> {
+        if children.is_empty() {
+            Ok(self)
+        } else {
+            internal_err!("CollectionScanExec has no children")
+        }
+    }
+
+    fn partition_statistics(&self, partition: Option<usize>) -> DFResult<Arc<Statistics>> {
+        let mut stats = Statistics::new_unknown(&self.schema);
+        if partition.is_none() {
+            // Without an index predicate the scan returns every live document: an exact count.
+            let rows = self.choice.estimated_rows as usize;
+            let rows = self.limit.map_or(rows, |l| rows.min(l));
+            stats.num_rows = match self.choice.path {
+                AccessPath::ColumnScan => Precision::Exact(rows),
+                _ => Precision::Inexact(rows),
+            };
+        }
+        Ok(Arc::new(stats))
+    }
+
+    fn execute(&self, partition: usize, _ctx: Arc<TaskContext>) -> DFResult<SendableRecordBatchStream> {
+        let Some(shard) = self.collection.shards().get(partition).cloned() else {
+            return internal_err!("no shard {partition} in collection {}", self.name);
+        };
+        let mut builder = RecordBatchReceiverStreamBuilder::new(self.schema.clone(), 2);
+        let tx = builder.tx();
+        let (columns, schema, path, limit) = (self.columns.clone(), self.schema.clone(), self.choice.path.clone(), self.limit);
+        builder.spawn_blocking(move || {
+            let snapshot = shard.snapshot();
+            let mut sent = 0usize;
+            let mut send = |batch: arrow_array::RecordBatch| -> DFResult<bool> {
+                sent += batch.num_rows();
+                let batch = to_sql_batch(batch, &columns, &schema)?;
+                // Stop once the consumer is gone (LIMIT reached, query cancelled) or enough rows went out.
+                Ok(tx.blocking_send(Ok(batch)).is_ok() && limit.is_none_or(|l| sent < l))
+            };
+            let opts = scan_options(&columns, None);
+            match path {
+                AccessPath::ColumnScan => scan(&snapshot, &opts, &mut send),
+                AccessPath::IndexScan(pred) => {
+                    let docs = snapshot.lookup(&pred).map_err(to_df)?;
+                    scan(&snapshot, &scan_options(&columns, Some(docs)), &mut send)
+                }
+                AccessPath::IndexFetch(pred) => {
+                    let docs = snapshot.lookup(&pred).map_err(to_df)?;
+                    fetch(&snapshot, &docs, &opts, &mut send)
+                }
+            }
+        });
+        Ok(builder.build())
+    }
+}
+
+/// What to read: the columns (`_id` alone when none are asked for, as with `count(*)`, so
+/// rows are still counted), restricted to `docs` when given.
+fn scan_options(columns: &[SqlColumn], docs: Option<RoaringBitmap>) -> ScanOptions {
+    let specs = if columns.is_empty() {
+        vec![ColumnSpec { path: "_id".into(), output: ColumnOutput::Typed(ValueType::String) }]
+    } else {
+        columns.iter().map(|c| ColumnSpec { path: c.path.clone(), output: c.output() }).collect()
+    };
+    ScanOptions { columns: specs, docs, with_doc_number: false }
+}
+
+fn scan(
+    snapshot: &ShardSnapshot,
+    opts: &ScanOptions,
+    send: &mut impl FnMut(arrow_array::RecordBatch) -> DFResult<bool>,
+) -> DFResult<()> {
+    for batch in snapshot.scan(opts).map_err(to_df)? {
+        if !send(batch.map_err(to_df)?)? {
+            break;
+        }
+    }
+    Ok(())
+}
+
+fn fetch(
+    snapshot: &ShardSnapshot,
+    docs: &RoaringBitmap,
+    opts: &ScanOptions,
+    send: &mut impl FnMut(arrow_array::RecordBatch) -> DFResult<bool>,
+) -> DFResult<()> {
+    let mut it = docs.iter().peekable();
+    while it.peek().is_some() {
+        let part: RoaringBitmap = it.by_ref().take(FETCH_BATCH as usize).collect();
+        if !send(snapshot.fetch(&part, opts).map_err(to_df)?)? {
+            break;
+        }
+    }
+    Ok(())
+}
