@@ -5,9 +5,10 @@
 //! operators that read the converged index, the statements DataFusion does not know
 //! (workspace and collection DDL, schemaless `INSERT`), and the dynamic-typing functions.
 //!
-//! Built so far: catalog, smart-schema-derived table schemas, parallel per-shard column scans
-//! with projection and limit, DDL, `INSERT`, `UPDATE`, `DELETE` and `DESCRIBE`. Index-aware access paths, nested access and the
-//! dynamic-typing functions are the engine issue's remaining work.
+//! Values keep their own types ([`variant`]); SQL over them follows Cairn's semantics
+//! ([`planner`], [`rewrite`], [`functions`]); nested paths are read as columns of their own
+//! ([`nested`]); filters the indexes answer are pushed into scans that choose their access
+//! path by cost ([`pushdown`], [`access`], [`scan_exec`]).
 
 pub mod access;
 pub mod catalog;

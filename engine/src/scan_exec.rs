@@ -110,12 +110,11 @@ impl ExecutionPlan for CollectionScanExec {
     fn partition_statistics(&self, partition: Option<usize>) -> DFResult<Arc<Statistics>> {
         let mut stats = Statistics::new_unknown(&self.schema);
         if partition.is_none() {
-            // Without an index predicate the scan returns every live document: an exact count.
-            let rows = self.choice.estimated_rows as usize;
-            let rows = self.limit.map_or(rows, |l| rows.min(l));
+            // A column scan returns every live document (filters apply above it): an exact count.
+            let cap = |rows: u64| self.limit.map_or(rows as usize, |l| (rows as usize).min(l));
             stats.num_rows = match self.choice.path {
-                AccessPath::ColumnScan => Precision::Exact(rows),
-                _ => Precision::Inexact(rows),
+                AccessPath::ColumnScan => Precision::Exact(cap(self.choice.total_rows)),
+                _ => Precision::Inexact(cap(self.choice.estimated_rows)),
             };
         }
         Ok(Arc::new(stats))
