@@ -31,12 +31,15 @@ pub fn to_sql_batch(batch: RecordBatch, columns: &[SqlColumn], schema: &SchemaRe
 }
 
 /// The documents held by a query result's rows, fields named by `names` (SQL NULL is stored
-/// as null).
+/// as null; a missing value in a variant column leaves the field out).
 pub fn rows_to_documents(batch: &RecordBatch, names: &[String]) -> DFResult<Vec<Value>> {
     let mut docs = Vec::with_capacity(batch.num_rows());
     for row in 0..batch.num_rows() {
         let mut doc = Object::new();
         for (name, col) in names.iter().zip(batch.columns()) {
+            if variant::is_dynamic(col.data_type()) && col.is_null(row) {
+                continue; // A missing value stays missing.
+            }
             doc.insert(name.clone(), cell_value(col, row)?);
         }
         docs.push(Value::Object(doc));

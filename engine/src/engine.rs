@@ -28,6 +28,7 @@ use crate::dml::{plan_delete, plan_update, selected, DmlPlan};
 use crate::error::{EngineError, Result};
 use crate::schema::columns;
 use crate::functions::{self, Kind};
+use crate::json_docs::JsonDocs;
 use crate::nested::NestedColumns;
 use crate::planner::{CairnPlanner, CairnTypes};
 use crate::rewrite::DynamicRewrite;
@@ -74,6 +75,7 @@ impl Engine {
         }
         let _previous = state.register_function_rewrite(Arc::new(DynamicRewrite));
         let ctx = SessionContext::new_with_state(state);
+        ctx.register_udtf("json_docs", Arc::new(JsonDocs));
         ctx.register_catalog(CATALOG, Arc::new(CairnCatalog::new(store.clone())));
         Engine { store, ctx }
     }
