@@ -34,6 +34,11 @@ impl ExprPlanner for CairnPlanner {
             return Ok(PlannerResult::Planned(if op == B::Eq { missing } else { not(missing) }));
         }
         if let Some(cmp) = comparison(&op) {
+            if (dl || dr) && cmp == CmpOp::Eq {
+                // Equality on keys: a plain `=` DataFusion can hash-join and fold constants in.
+                let (l, r) = (call(Kind::EqKey, vec![left]), call(Kind::EqKey, vec![right]));
+                return Ok(PlannerResult::Planned(l.eq(r)));
+            }
             if dl || dr {
                 return Ok(PlannerResult::Planned(call(Kind::Cmp(cmp), vec![left, right])));
             }

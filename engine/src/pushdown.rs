@@ -22,6 +22,11 @@ pub fn to_predicate(filter: &Expr, columns: &[SqlColumn]) -> Option<IndexPredica
     let column = |e: &Expr| -> Option<&SqlColumn> {
         match e {
             Expr::Column(c) => columns.iter().find(|sc| sc.name == c.name),
+            // `a = b` on variants compares equality keys (see crate::functions::Kind::EqKey).
+            Expr::ScalarFunction(ScalarFunction { func, args }) if func.name() == Kind::EqKey.name() => match args.as_slice() {
+                [Expr::Column(c)] => columns.iter().find(|sc| sc.name == c.name),
+                _ => None,
+            },
             _ => None,
         }
     };

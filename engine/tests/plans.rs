@@ -189,3 +189,14 @@ async fn count_star_comes_from_statistics() {
     assert!(!plan.contains("CollectionScanExec"), "count(*) should not scan:\n{plan}");
     assert_eq!(answer(&engine, "SELECT count(*) FROM ev").await, vec!["500".to_owned()]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn joins_on_nested_values_hash() {
+    let (engine, store, _dir) = engine_and_store();
+    random_events(&store, 300, 5);
+    let sql = "SELECT count(*) FROM ev a JOIN ev b ON a.commit.rkey = b.commit.rkey AND a._id <> b._id";
+    let plan = physical_plan(&engine, sql).await;
+    assert!(plan.contains("HashJoinExec"), "{plan}");
+    let forced = answer(&engine, &sql.replace("JOIN ev b", "JOIN (SELECT _id, commit FROM ev) b")).await;
+    assert_eq!(answer(&engine, sql).await, forced);
+}

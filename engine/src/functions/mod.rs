@@ -8,9 +8,10 @@ pub mod semantics;
 
 use std::sync::Arc;
 
-use arrow_array::builder::{BooleanBuilder, StringBuilder};
-use arrow_array::{Array, ArrayRef, Float64Array};
+use arrow_array::builder::{BooleanBuilder, LargeBinaryBuilder, StringBuilder};
+use arrow_array::{Array, ArrayRef, Float64Array, LargeBinaryArray};
 use arrow_schema::{DataType, Field, FieldRef};
+use cairn_storage::value::keycode::tag;
 use cairn_storage::Value;
 use datafusion::arrow::compute::CastOptions;
 use datafusion::common::{exec_err, ScalarValue};
@@ -53,6 +54,10 @@ pub enum Kind {
     IsUndefined,
     /// JSON text parsed into a value (`json_parse(text)`, `text::jsonb`).
     ParseJson,
+    /// The equality key of a value: equal keys exactly when `=` holds (ints and floats of
+    /// equal value share one key, types never do); null for JSON null and missing values.
+    /// `a = b` on variants compares keys, so joins on variants hash.
+    EqKey,
 }
 
 impl Kind {
@@ -73,11 +78,12 @@ impl Kind {
             Kind::Undefined => "cairn_undefined",
             Kind::IsUndefined => "cairn_is_undefined",
             Kind::ParseJson => "json_parse",
+            Kind::EqKey => "cairn_eq_key",
         }
     }
 
     /// Every function, for registration.
-    pub const ALL: [Kind; 19] = [
+    pub const ALL: [Kind; 20] = [
         Kind::TypeOf,
         Kind::Get,
         Kind::GetText,
@@ -97,6 +103,7 @@ impl Kind {
         Kind::Undefined,
         Kind::IsUndefined,
         Kind::ParseJson,
+        Kind::EqKey,
     ];
 }
 
@@ -141,7 +148,7 @@ impl ScalarUDFImpl for DynamicFn {
     fn return_type(&self, arg_types: &[DataType]) -> DFResult<DataType> {
         Ok(match self.kind {
             Kind::TypeOf | Kind::GetText | Kind::Text => DataType::Utf8,
-            Kind::Get | Kind::ParseJson => VARIANT,
+            Kind::Get | Kind::ParseJson | Kind::EqKey => VARIANT,
             Kind::Contains | Kind::HasKey | Kind::Cmp(_) | Kind::IsNull | Kind::IsUndefined => DataType::Boolean,
             Kind::Number => match arg_types.first() {
                 Some(t) if t.is_numeric() => t.clone(),
@@ -233,6 +240,7 @@ fn evaluate(kind: Kind, arrays: &[ArrayRef], target: &DataType) -> DFResult<Arra
         }
         Kind::IsUndefined => Arc::new(datafusion::arrow::compute::is_null(first)?),
         Kind::Cast { strict } => cast(first, target, strict)?,
+        Kind::EqKey => eq_keys(first)?,
         Kind::ParseJson => {
             let parsed = values_of(first)?.into_iter().map(|v| match v {
                 Some(Value::String(s)) => Value::from_json_str(&s).map(Some).map_err(to_df),
@@ -243,6 +251,27 @@ fn evaluate(kind: Kind, arrays: &[ArrayRef], target: &DataType) -> DFResult<Arra
         }
         Kind::Undefined => return exec_err!("UNDEFINED can only be used in IS UNDEFINED and IS NOT UNDEFINED"),
     })
+}
+
+/// Equality keys: variant bytes pass through unless they hold a number (canonicalised) or a
+/// JSON null (no key).
+fn eq_keys(values: &ArrayRef) -> DFResult<ArrayRef> {
+    if let Some(bin) = values.as_any().downcast_ref::<LargeBinaryArray>() {
+        let mut b = LargeBinaryBuilder::with_capacity(bin.len(), bin.value_data().len());
+        for v in bin.iter() {
+            match v {
+                None => b.append_null(),
+                Some([tag::NULL, ..]) => b.append_null(),
+                Some(bytes @ [tag::NUMBER, ..]) => match semantics::equality_form(variant::decode(bytes)?) {
+                    Some(v) => b.append_value(variant::encode(&v)),
+                    None => b.append_null(),
+                },
+                Some(bytes) => b.append_value(bytes),
+            }
+        }
+        return Ok(Arc::new(b.finish()));
+    }
+    Ok(variant::variant_array(values_of(values)?.into_iter().map(|v| v.and_then(semantics::equality_form))))
 }
 
 fn second(arrays: &[ArrayRef]) -> DFResult<&ArrayRef> {

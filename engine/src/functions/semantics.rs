@@ -80,6 +80,16 @@ fn order(a: &Value, b: &Value) -> Option<Ordering> {
     }
 }
 
+/// The form of a value that equality compares: an int that a float can equal exactly becomes
+/// that float, so `1 = 1.0`; JSON null has none (null equals nothing).
+pub fn equality_form(v: Value) -> Option<Value> {
+    match v {
+        Value::Null => None,
+        Value::Int(i) if (i as f64) as i64 == i && (i as f64) != 9.223372036854775807e18 => Some(Value::Float(i as f64)),
+        other => Some(other),
+    }
+}
+
 /// One step of a path into a value: an object field or a 0-based array position.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Step {
@@ -181,6 +191,10 @@ mod tests {
         assert_eq!(compare(CmpOp::NotEq, Some(&j("\"a\"")), Some(&j("1"))), Some(true));
         assert_eq!(compare(CmpOp::Eq, None, Some(&j("1"))), None);
         assert_eq!(compare(CmpOp::Eq, Some(&Value::Null), Some(&Value::Null)), None);
+        assert_eq!(equality_form(j("1")), equality_form(j("1.0")));
+        assert_ne!(equality_form(j("9007199254740993")), equality_form(j("9007199254740992.0")));
+        assert_ne!(equality_form(j("\"1\"")), equality_form(j("1")));
+        assert_eq!(equality_form(Value::Null), None);
     }
 
     #[test]
