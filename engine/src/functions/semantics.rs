@@ -85,7 +85,8 @@ fn order(a: &Value, b: &Value) -> Option<Ordering> {
 pub fn equality_form(v: Value) -> Option<Value> {
     match v {
         Value::Null => None,
-        Value::Int(i) if (i as f64) as i64 == i && (i as f64) != 9.223372036854775807e18 => Some(Value::Float(i as f64)),
+        // 2^63 is the one float a cast back to i64 saturates from.
+        Value::Int(i) if (i as f64) < 9_223_372_036_854_775_808.0 && (i as f64) as i64 == i => Some(Value::Float(i as f64)),
         other => Some(other),
     }
 }
@@ -195,6 +196,7 @@ mod tests {
         assert_ne!(equality_form(j("9007199254740993")), equality_form(j("9007199254740992.0")));
         assert_ne!(equality_form(j("\"1\"")), equality_form(j("1")));
         assert_eq!(equality_form(Value::Null), None);
+        assert_eq!(equality_form(Value::Int(i64::MAX)), Some(Value::Int(i64::MAX)));
     }
 
     #[test]
