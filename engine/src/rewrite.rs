@@ -42,17 +42,10 @@ impl FunctionRewrite for DynamicRewrite {
             }
             Expr::IsNull(e) if dynamic(&e) => call(Kind::IsNull, vec![*e]),
             Expr::IsNotNull(e) if dynamic(&e) => not(call(Kind::IsNull, vec![*e])),
+            // IN compares equality keys, as `=` does (see crate::planner): a hashed set lookup.
             Expr::InList(InList { expr, list, negated }) if dynamic(&expr) => {
-                let any = list
-                    .into_iter()
-                    .map(|item| cmp(CmpOp::Eq, (*expr).clone(), item))
-                    .reduce(Expr::or)
-                    .unwrap_or_else(|| lit(false));
-                if negated {
-                    not(any)
-                } else {
-                    any
-                }
+                let key = |e: Expr| call(Kind::EqKey, vec![e]);
+                Expr::InList(InList { expr: Box::new(key(*expr)), list: list.into_iter().map(key).collect(), negated })
             }
             Expr::Between(Between { expr, negated, low, high }) if dynamic(&expr) => {
                 let within = cmp(CmpOp::GtEq, (*expr).clone(), *low).and(cmp(CmpOp::LtEq, *expr, *high));

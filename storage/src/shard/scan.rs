@@ -18,7 +18,7 @@ use crate::index::column::{chunk_of, ChunkView, CHUNK_BITS};
 use crate::index::keys::{self, cf};
 use crate::path::FieldPath;
 use crate::value::codec::encode_value;
-use crate::value::keycode::encode_key_into;
+use crate::value::keycode::{encode_key_into, encode_str_into};
 use crate::value::{Value, ValueType};
 
 /// How a column's values come out.
@@ -184,6 +184,11 @@ impl Assembler {
                 let mut enc = Vec::new();
                 chunk.codec_bytes(i, &mut enc)?;
                 b.append_value(enc);
+            }
+            Assembler::Key(b, scratch) if chunk.uniform_type() == Some(ValueType::String) => {
+                scratch.clear();
+                encode_str_into(chunk.var_bytes(i)?, scratch);
+                b.append_value(&scratch[..]);
             }
             Assembler::Str(b) if chunk.uniform_type() == Some(ValueType::String) => {
                 let s =

@@ -143,6 +143,12 @@ fn unsortable_f64(u: u64) -> f64 {
     f64::from_bits(bits)
 }
 
+/// Appends the key encoding of a string given as bytes (valid UTF-8), without building a value.
+pub fn encode_str_into(s: &[u8], out: &mut Vec<u8>) {
+    out.push(tag::STRING);
+    escape_into(s, out);
+}
+
 fn escape_into(bytes: &[u8], out: &mut Vec<u8>) {
     for &b in bytes {
         out.push(b);
