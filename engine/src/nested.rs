@@ -1,5 +1,6 @@
 //! The optimizer rule that reads nested fields straight from the column index: a path access
-//! `commit.record.uri` on a collection's column becomes a column of its own on the scan
+//! `commit.record.uri` on a collection's column (typed when the smart schema gives the path one
+//! scalar type, see [`crate::planner`]) becomes a column of its own on the scan
 //! (`commit.record.uri` has its own column chunks), so a query over a few nested fields never
 //! assembles whole objects. Runs before DataFusion's rules, so projection pruning then drops
 //! the top-level object column when nothing else needs it. Accesses it cannot place (on
@@ -36,8 +37,8 @@ impl OptimizerRule for NestedColumns {
         plan.apply_with_subqueries(|node| {
             node.apply_expressions(|e| {
                 e.apply(|e| {
-                    if let Some((column, keys)) = path_access(e) {
-                        paths.insert((column.name.clone(), keys));
+                    if let Some((column, keys, typed)) = path_access(e) {
+                        paths.insert((column.name.clone(), keys, typed));
                     }
                     Ok(TreeNodeRecursion::Continue)
                 })
@@ -46,7 +47,7 @@ impl OptimizerRule for NestedColumns {
         if paths.is_empty() {
             return Ok(Transformed::no(plan));
         }
-        let paths: Vec<(String, Vec<String>)> = paths.into_iter().collect();
+        let paths: Vec<(String, Vec<String>, bool)> = paths.into_iter().collect();
         plan.transform_up_with_subqueries(|node| match node {
             LogicalPlan::TableScan(scan) => widen_scan(scan, &paths),
             other => replace_accesses(other),
@@ -54,13 +55,16 @@ impl OptimizerRule for NestedColumns {
     }
 }
 
-/// `cairn_get(column, 'k1', 'k2', …)` with literal field names: the column and the keys.
-fn path_access(e: &Expr) -> Option<(&Column, Vec<String>)> {
+/// `cairn_get(column, 'k1', 'k2', …)` (or its typed form) with literal field names: the
+/// column, the keys, and whether the access is typed.
+fn path_access(e: &Expr) -> Option<(&Column, Vec<String>, bool)> {
     let Expr::ScalarFunction(f) = e else { return None };
-    if f.func.name() != Kind::Get.name() {
-        return None;
-    }
-    let (Expr::Column(c), keys) = f.args.split_first()? else { return None };
+    let (args, typed) = match f.func.name() {
+        n if n == Kind::Get.name() => (&f.args[..], false),
+        n if n == Kind::GetTyped.name() => (f.args.split_last()?.1, true),
+        _ => return None,
+    };
+    let (Expr::Column(c), keys) = args.split_first()? else { return None };
     let keys: Option<Vec<String>> = keys
         .iter()
         .map(|k| match k {
@@ -68,11 +72,11 @@ fn path_access(e: &Expr) -> Option<(&Column, Vec<String>)> {
             _ => None,
         })
         .collect();
-    keys.filter(|k| !k.is_empty()).map(|k| (c, k))
+    keys.filter(|k| !k.is_empty()).map(|k| (c, k, typed))
 }
 
 /// A scan of a collection, with the nested paths it knows added as columns.
-fn widen_scan(scan: TableScan, paths: &[(String, Vec<String>)]) -> DFResult<Transformed<LogicalPlan>> {
+fn widen_scan(scan: TableScan, paths: &[(String, Vec<String>, bool)]) -> DFResult<Transformed<LogicalPlan>> {
     let provider = source_as_provider(&scan.source)?;
     let Some(table) = provider.downcast_ref::<CollectionTable>() else {
         return Ok(Transformed::no(LogicalPlan::TableScan(scan)));
@@ -104,8 +108,8 @@ fn replace_accesses(node: LogicalPlan) -> DFResult<Transformed<LogicalPlan>> {
     let rewritten = node.map_expressions(|e| {
         let saved = names.save(&e);
         let out = e.transform_up(|e| {
-            let Some((column, keys)) = path_access(&e) else { return Ok(Transformed::no(e)) };
-            let nested = Column::new(column.relation.clone(), nested_column_name(&column.name, &keys));
+            let Some((column, keys, typed)) = path_access(&e) else { return Ok(Transformed::no(e)) };
+            let nested = Column::new(column.relation.clone(), nested_column_name(&column.name, &keys, typed));
             if inputs.iter().any(|s| s.has_column(&nested)) {
                 Ok(Transformed::yes(Expr::Column(nested)))
             } else {

@@ -4,7 +4,7 @@
 //! is a list of variants; objects, fields holding several types and fields holding nulls are
 //! variant columns ([`crate::variant`]).
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
@@ -81,27 +81,39 @@ pub fn columns(stats: &CollectionStats) -> Vec<SqlColumn> {
         out.insert(0, (EVENT_TIME_FIELD.into(), EVENT_TIME_FIELD.into(), vec![ValueType::Timestamp]));
         out.insert(0, (ID_FIELD.into(), ID_FIELD.into(), vec![ValueType::String]));
     }
-    out.into_iter()
-        .map(|(name, path, types)| {
-            let kind = match types.as_slice() {
-                [ValueType::Array] => ColumnKind::Array,
-                [t] if t.is_scalar() && *t != ValueType::Null => ColumnKind::Typed(*t),
-                _ => ColumnKind::Variant,
-            };
-            SqlColumn { name, path, kind }
-        })
-        .collect()
+    out.into_iter().map(|(name, path, types)| SqlColumn { name, path, kind: kind_of(&types) }).collect()
 }
 
-/// Paths below the top level that hold values outside arrays, in text form: the nested
-/// columns a query may read directly.
-pub fn nested_paths(stats: &CollectionStats) -> HashSet<String> {
-    stats
-        .fields
-        .iter()
-        .filter(|(path, _, _)| FieldPath::parse(path).is_ok_and(|p| p.0.len() > 1 && !p.has_elements()))
-        .map(|(path, _, _)| path.clone())
-        .collect()
+/// The representation of a field holding these types (each once).
+fn kind_of(types: &[ValueType]) -> ColumnKind {
+    match types {
+        [ValueType::Array] => ColumnKind::Array,
+        [t] if t.is_scalar() && *t != ValueType::Null => ColumnKind::Typed(*t),
+        _ => ColumnKind::Variant,
+    }
+}
+
+/// Paths below the top level that hold values outside arrays, in text form, with how each
+/// would be read: the nested columns a query may read directly.
+pub fn nested_paths(stats: &CollectionStats) -> HashMap<String, ColumnKind> {
+    let mut types: HashMap<String, Vec<ValueType>> = HashMap::new();
+    for (path, t, _) in &stats.fields {
+        if FieldPath::parse(path).is_ok_and(|p| p.0.len() > 1 && !p.has_elements()) {
+            types.entry(path.clone()).or_default().push(*t);
+        }
+    }
+    types.into_iter().map(|(p, t)| (p, kind_of(&t))).collect()
+}
+
+/// Field metadata key listing a variant column's nested paths of one scalar type, one
+/// `path<TAB>type` per line: how the planner knows `commit.collection` is a string column.
+pub const TYPED_PATHS: &str = "cairn.typed_paths";
+
+/// The type of nested path `path` under a column, if the column's metadata lists it.
+pub fn typed_path(field: &Field, path: &str) -> Option<ValueType> {
+    let listed = field.metadata().get(TYPED_PATHS)?;
+    let name = listed.lines().find_map(|l| l.split_once('\t').filter(|(p, _)| *p == path).map(|(_, t)| t))?;
+    ValueType::ALL.into_iter().find(|t| t.name() == name)
 }
 
 /// The text form of the path of `keys` under top-level field `top`.
@@ -114,9 +126,29 @@ pub fn path_text(top: &str, keys: &[String]) -> String {
     out
 }
 
-/// The Arrow schema of these columns (every column nullable: a field may be missing).
-pub fn arrow_schema(columns: &[SqlColumn]) -> SchemaRef {
-    Arc::new(Schema::new(columns.iter().map(|c| Field::new(&c.name, c.data_type(), true)).collect::<Vec<_>>()))
+/// The Arrow schema of these columns (every column nullable: a field may be missing); variant
+/// columns list their typed nested paths in [`TYPED_PATHS`].
+pub fn arrow_schema(columns: &[SqlColumn], nested: &HashMap<String, ColumnKind>) -> SchemaRef {
+    let field = |c: &SqlColumn| {
+        let f = Field::new(&c.name, c.data_type(), true);
+        if c.kind != ColumnKind::Variant {
+            return f;
+        }
+        let prefix = format!("{}.", c.path);
+        let mut typed: Vec<String> = nested
+            .iter()
+            .filter_map(|(p, k)| match k {
+                ColumnKind::Typed(t) if p.starts_with(&prefix) => Some(format!("{p}\t{}", t.name())),
+                _ => None,
+            })
+            .collect();
+        if typed.is_empty() {
+            return f;
+        }
+        typed.sort();
+        f.with_metadata([(TYPED_PATHS.to_owned(), typed.join("\n"))].into())
+    };
+    Arc::new(Schema::new(columns.iter().map(field).collect::<Vec<_>>()))
 }
 
 #[cfg(test)]
@@ -155,7 +187,8 @@ mod tests {
                 ("n", ColumnKind::Variant),
             ]
         );
-        assert_eq!(arrow_schema(&cols).field(2).data_type(), &DataType::Int64);
+        assert_eq!(arrow_schema(&cols, &nested_paths(&stats)).field(2).data_type(), &DataType::Int64);
+        assert_eq!(typed_path(arrow_schema(&cols, &nested_paths(&stats)).field_with_name("c").unwrap(), "c.d"), Some(ValueType::Int));
     }
 
     #[test]

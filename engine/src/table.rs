@@ -3,7 +3,7 @@
 //! its access path by cost ([`crate::access`]) and reads shards in parallel
 //! ([`crate::scan_exec`]).
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
@@ -29,7 +29,7 @@ pub struct CollectionTable {
     columns: Vec<SqlColumn>,
     schema: SchemaRef,
     /// Nested paths (not under arrays) the smart schema knows, for [`Self::with_nested`].
-    nested: HashSet<String>,
+    nested: HashMap<String, ColumnKind>,
 }
 
 impl fmt::Debug for CollectionTable {
@@ -43,8 +43,8 @@ impl CollectionTable {
     pub fn new(name: &str, collection: Arc<Collection>) -> CollectionTable {
         let stats = collection.stats();
         let columns = schema::columns(&stats);
-        let schema = schema::arrow_schema(&columns);
         let nested = schema::nested_paths(&stats);
+        let schema = schema::arrow_schema(&columns, &nested);
         CollectionTable { name: name.to_owned(), collection, columns, schema, nested }
     }
 
@@ -53,22 +53,28 @@ impl CollectionTable {
         self.columns.len()
     }
 
-    /// This table with extra variant columns for nested paths (top-level field and keys),
-    /// read straight from the column index; None when no path is known to the smart schema.
-    /// Each column is named by [`nested_column_name`].
-    pub fn with_nested(&self, paths: &[(String, Vec<String>)]) -> Option<CollectionTable> {
+    /// This table with extra columns for nested paths (top-level field, keys, and whether the
+    /// access expects the path's one scalar type or any value), read straight from the column
+    /// index; None when no path is known to the smart schema as asked. Each column is named by
+    /// [`nested_column_name`].
+    pub fn with_nested(&self, paths: &[(String, Vec<String>, bool)]) -> Option<CollectionTable> {
         let mut columns = self.columns.clone();
-        for (top, keys) in paths {
+        for (top, keys, typed) in paths {
             let path = schema::path_text(top, keys);
-            let name = nested_column_name(top, keys);
-            if self.nested.contains(&path) && !columns.iter().any(|c| c.name == name) {
-                columns.push(SqlColumn { name, path, kind: ColumnKind::Variant });
+            let name = nested_column_name(top, keys, *typed);
+            let kind = match self.nested.get(&path) {
+                Some(ColumnKind::Typed(t)) if *typed => ColumnKind::Typed(*t),
+                Some(_) if !typed => ColumnKind::Variant,
+                _ => continue,
+            };
+            if !columns.iter().any(|c| c.name == name) {
+                columns.push(SqlColumn { name, path, kind });
             }
         }
         if columns.len() == self.columns.len() {
             return None;
         }
-        let schema = schema::arrow_schema(&columns);
+        let schema = schema::arrow_schema(&columns, &self.nested);
         Some(CollectionTable {
             name: self.name.clone(),
             collection: self.collection.clone(),
@@ -80,9 +86,10 @@ impl CollectionTable {
 }
 
 /// The column name a nested path is read under: its text form in JSONPath style
-/// (`$.commit.collection`), which keeps it apart from top-level fields' columns.
-pub fn nested_column_name(top: &str, keys: &[String]) -> String {
-    format!("$.{}", schema::path_text(top, keys))
+/// (`$.commit.collection` typed, `$:commit.collection` as variants), which keeps it apart
+/// from top-level fields' columns.
+pub fn nested_column_name(top: &str, keys: &[String], typed: bool) -> String {
+    format!("${}{}", if typed { '.' } else { ':' }, schema::path_text(top, keys))
 }
 
 #[async_trait]

@@ -32,6 +32,9 @@ pub enum Kind {
     TypeOf,
     /// The value at a path (field names and 0-based positions), as a variant.
     Get,
+    /// The value at a path of one known scalar type, as that SQL type (the last argument is a
+    /// NULL of it); values of other types are null.
+    GetTyped,
     /// The value at a path as text (`->>`, `#>>`).
     GetText,
     /// jsonb containment, `a @> b`.
@@ -66,6 +69,7 @@ impl Kind {
         match self {
             Kind::TypeOf => "typeof",
             Kind::Get => "cairn_get",
+            Kind::GetTyped => "cairn_get_typed",
             Kind::GetText => "cairn_get_text",
             Kind::Contains => "cairn_contains",
             Kind::HasKey => "cairn_has_key",
@@ -83,9 +87,10 @@ impl Kind {
     }
 
     /// Every function, for registration.
-    pub const ALL: [Kind; 20] = [
+    pub const ALL: [Kind; 21] = [
         Kind::TypeOf,
         Kind::Get,
+        Kind::GetTyped,
         Kind::GetText,
         Kind::Contains,
         Kind::HasKey,
@@ -155,6 +160,7 @@ impl ScalarUDFImpl for DynamicFn {
                 _ => DataType::Float64,
             },
             Kind::Cast { .. } => arg_types.get(1).cloned().unwrap_or(DataType::Null),
+            Kind::GetTyped => arg_types.last().cloned().unwrap_or(DataType::Null),
             Kind::Undefined => DataType::Null,
         })
     }
@@ -169,7 +175,8 @@ impl ScalarUDFImpl for DynamicFn {
             // Invisible in column names: `sum(x)` stays `sum(x)`.
             (Kind::Number, [arg]) => Ok(arg.schema_name().to_string()),
             // A path reads as written: `t.commit.collection`, `t.tags[2]`.
-            (Kind::Get, [base, keys @ ..]) if !keys.is_empty() => {
+            (Kind::Get | Kind::GetTyped, [base, keys @ ..]) if !keys.is_empty() => {
+                let keys = if self.kind == Kind::GetTyped { &keys[..keys.len() - 1] } else { keys };
                 let mut name = base.schema_name().to_string();
                 for k in keys {
                     match k {
@@ -214,6 +221,21 @@ fn evaluate(kind: Kind, arrays: &[ArrayRef], target: &DataType) -> DFResult<Arra
             } else {
                 strings(found.map(|v| semantics::text(&v?)))
             }
+        }
+        Kind::GetTyped => {
+            let found = evaluate(Kind::Get, &arrays[..arrays.len() - 1], &VARIANT)?;
+            let null = ScalarValue::try_from(target)?;
+            let typed: Vec<ScalarValue> = values_of(&found)?
+                .iter()
+                .map(|v| match v.as_ref().map(natural_scalar) {
+                    Some(s) if s.data_type() == *target => s,
+                    _ => null.clone(),
+                })
+                .collect();
+            if typed.is_empty() {
+                return Ok(arrow_array::new_empty_array(target));
+            }
+            ScalarValue::iter_to_array(typed)?
         }
         Kind::Contains | Kind::HasKey | Kind::Cmp(_) => {
             let (a, b) = (values_of(first)?, values_of(second(arrays)?)?);
