@@ -10,7 +10,7 @@
 use std::fmt;
 use std::ops::Bound;
 
-use cairn_storage::{Collection, CollectionStats, IndexPredicate, Result, ValueType};
+use cairn_storage::{Collection, CollectionStats, IndexPredicate, Result, ShardSnapshot, ValueType};
 
 
 /// Cost of fetching one document by number (a row-index seek), in scanned values.
@@ -152,15 +152,20 @@ pub fn describe(p: &IndexPredicate) -> String {
     }
 }
 
-/// Chooses how to read `columns` columns of `collection` under `predicate` (if the filters
-/// gave one).
-pub fn choose(collection: &Collection, predicate: Option<IndexPredicate>, columns: usize, hint: Option<Hint>) -> Result<Choice> {
-    let stats = collection.stats();
+/// Chooses how to read `columns` columns of `collection` (whose statistics are `stats`) under
+/// `predicate` (if the filters gave one).
+pub fn choose(
+    collection: &Collection,
+    stats: &CollectionStats,
+    predicate: Option<IndexPredicate>,
+    columns: usize,
+    hint: Option<Hint>,
+) -> Result<Choice> {
     let total = stats.doc_count;
     let Some(pred) = predicate else {
         return Ok(Choice { path: AccessPath::ColumnScan, estimated_rows: total, total_rows: total });
     };
-    let estimate = estimate(collection, &stats, &pred)?.min(total);
+    let estimate = estimate(&collection.snapshot(), stats, &pred)?.min(total);
     let (lookups, k, n, cols) = (lookups(&pred) as f64, estimate as f64, total as f64, columns.max(1) as f64);
     let scan = n * cols;
     let fetch = lookups * LOOKUP_COST + k * FETCH_COST;
@@ -190,17 +195,17 @@ fn lookups(p: &IndexPredicate) -> usize {
 
 /// Estimated documents matching `p`: exact posting sizes for equality, smart-schema counts
 /// for null/defined tests, fixed selectivities for ranges and prefixes.
-fn estimate(collection: &Collection, stats: &CollectionStats, p: &IndexPredicate) -> Result<u64> {
+fn estimate(shards: &[ShardSnapshot], stats: &CollectionStats, p: &IndexPredicate) -> Result<u64> {
     let total = stats.doc_count;
     let holding = |path: &str, only: Option<ValueType>| -> u64 {
         stats.fields.iter().filter(|(fp, t, _)| fp == path && only.is_none_or(|o| o == *t)).map(|(_, _, n)| n).sum()
     };
     Ok(match p {
-        IndexPredicate::Eq { path, value } => count_eq(collection, path, value)?,
+        IndexPredicate::Eq { path, value } => count_eq(shards, path, value)?,
         IndexPredicate::In { path, values } => {
             let mut n = 0;
             for v in values {
-                n += count_eq(collection, path, v)?;
+                n += count_eq(shards, path, v)?;
             }
             n
         }
@@ -216,23 +221,23 @@ fn estimate(collection: &Collection, stats: &CollectionStats, p: &IndexPredicate
         IndexPredicate::And(ps) => {
             let mut best = total;
             for q in ps {
-                best = best.min(estimate(collection, stats, q)?);
+                best = best.min(estimate(shards, stats, q)?);
             }
             best
         }
         IndexPredicate::Or(ps) => {
             let mut sum = 0u64;
             for q in ps {
-                sum = sum.saturating_add(estimate(collection, stats, q)?);
+                sum = sum.saturating_add(estimate(shards, stats, q)?);
             }
             sum.min(total)
         }
     })
 }
 
-fn count_eq(collection: &Collection, path: &str, value: &cairn_storage::Value) -> Result<u64> {
+fn count_eq(shards: &[ShardSnapshot], path: &str, value: &cairn_storage::Value) -> Result<u64> {
     let mut n = 0;
-    for snap in collection.snapshot() {
+    for snap in shards {
         n += snap.count_eq(path, value)?;
     }
     Ok(n)

@@ -13,8 +13,8 @@ use datafusion::logical_expr::planner::{
 use datafusion::logical_expr::{lit, not, Expr, ExprSchemable, GetFieldAccess};
 use datafusion::sql::sqlparser::ast::{BinaryOperator as B, DataType as SqlType};
 use cairn_storage::{arrow_type, ColumnOutput, Value};
-use datafusion::error::DataFusionError;
 
+use crate::error::to_df;
 use crate::schema;
 
 use crate::functions::semantics::CmpOp;
@@ -105,7 +105,7 @@ impl ExprPlanner for CairnPlanner {
         let mut keys: Vec<Expr> = nested_names.iter().map(|n| lit(n.as_str())).collect();
         // A path the smart schema gives one scalar type is a typed value, like a typed column.
         if let Some(t) = schema::typed_path(field, &schema::path_text(field.name(), nested_names)) {
-            let target = arrow_type(ColumnOutput::Typed(t)).map_err(|e| DataFusionError::External(Box::new(e)))?;
+            let target = arrow_type(ColumnOutput::Typed(t)).map_err(to_df)?;
             keys.push(lit(ScalarValue::try_from(&target)?));
             return Ok(PlannerResult::Planned(get(Kind::GetTyped, column, keys)));
         }

@@ -11,7 +11,7 @@ use datafusion::logical_expr::expr::{Between, BinaryExpr, InList, Like, ScalarFu
 use datafusion::logical_expr::{Expr, Operator};
 
 use crate::functions::semantics::CmpOp;
-use crate::functions::Kind;
+use crate::functions::{kind_of, Kind};
 use crate::schema::{ColumnKind, SqlColumn};
 use crate::variant;
 
@@ -46,9 +46,8 @@ pub fn to_predicate(filter: &Expr, columns: &[SqlColumn]) -> Option<IndexPredica
             let op = cmp_op(*op)?;
             comparison(op, left, right, &column)
         }
-        Expr::ScalarFunction(ScalarFunction { func, args }) => {
-            let kind = Kind::ALL.into_iter().find(|k| k.name() == func.name())?;
-            match (kind, args.as_slice()) {
+        Expr::ScalarFunction(ScalarFunction { args, .. }) => {
+            match (kind_of(filter)?, args.as_slice()) {
                 (Kind::Cmp(op), [l, r]) => comparison(op, l, r, &column),
                 (Kind::IsUndefined, [c]) => Some(IndexPredicate::Undefined { path: column(c)?.path.clone() }),
                 (Kind::IsNull, [c]) => {

@@ -55,11 +55,6 @@ impl CollectionScanExec {
         ));
         CollectionScanExec { collection, name: name.to_owned(), columns, schema, choice, limit, properties }
     }
-
-    /// The access path this scan uses.
-    pub fn choice(&self) -> &Choice {
-        &self.choice
-    }
 }
 
 impl fmt::Debug for CollectionScanExec {

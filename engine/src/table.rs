@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use arrow_schema::SchemaRef;
 use async_trait::async_trait;
-use cairn_storage::{Collection, IndexPredicate};
+use cairn_storage::{Collection, CollectionStats, IndexPredicate};
 use datafusion::catalog::{Session, TableProvider};
 use datafusion::datasource::TableType;
 use datafusion::error::Result as DFResult;
@@ -28,6 +28,8 @@ pub struct CollectionTable {
     collection: Arc<Collection>,
     columns: Vec<SqlColumn>,
     schema: SchemaRef,
+    /// The smart schema and counts the table was planned with (also the scan's statistics).
+    stats: Arc<CollectionStats>,
     /// Nested paths (not under arrays) the smart schema knows, for [`Self::with_nested`].
     nested: HashMap<String, ColumnKind>,
 }
@@ -45,7 +47,7 @@ impl CollectionTable {
         let columns = schema::columns(&stats);
         let nested = schema::nested_paths(&stats);
         let schema = schema::arrow_schema(&columns, &nested);
-        CollectionTable { name: name.to_owned(), collection, columns, schema, nested }
+        CollectionTable { name: name.to_owned(), collection, columns, schema, stats: Arc::new(stats), nested }
     }
 
     /// How many columns the table has.
@@ -80,6 +82,7 @@ impl CollectionTable {
             collection: self.collection.clone(),
             columns,
             schema,
+            stats: self.stats.clone(),
             nested: self.nested.clone(),
         })
     }
@@ -119,7 +122,7 @@ impl TableProvider for CollectionTable {
             _ => Some(IndexPredicate::And(predicates)),
         };
         let hint = state.config().get_extension::<QueryHint>().map(|h| h.0);
-        let choice = choose(&self.collection, predicate, columns.len(), hint).map_err(to_df)?;
+        let choice = choose(&self.collection, &self.stats, predicate, columns.len(), hint).map_err(to_df)?;
         // With an index path the filters are applied again above the scan; a column scan's limit
         // holds only when nothing filters its rows.
         let limit = if filters.is_empty() { limit } else { None };

@@ -209,33 +209,16 @@ fn evaluate(kind: Kind, arrays: &[ArrayRef], target: &DataType) -> DFResult<Arra
                 Some(if literal_null { "null" } else { semantics::type_name(v.as_ref()) }.to_owned())
             }))
         }
-        Kind::Get | Kind::GetText => {
-            let values = values_of(first)?;
-            let keys = arrays[1..].iter().map(values_of).collect::<DFResult<Vec<_>>>()?;
-            let found = values.iter().enumerate().map(|(row, v)| {
-                let steps: Option<Vec<Step>> = keys.iter().map(|k| step(k[row].as_ref()?)).collect();
-                semantics::get(v.as_ref()?, &steps?).cloned()
-            });
-            if kind == Kind::Get {
-                variant::variant_array(found)
-            } else {
-                strings(found.map(|v| semantics::text(&v?)))
-            }
-        }
+        Kind::Get => variant::variant_array(values_at_path(arrays)?),
+        Kind::GetText => strings(values_at_path(arrays)?.into_iter().map(|v| semantics::text(&v?))),
         Kind::GetTyped => {
-            let found = evaluate(Kind::Get, &arrays[..arrays.len() - 1], &VARIANT)?;
             let null = ScalarValue::try_from(target)?;
-            let typed: Vec<ScalarValue> = values_of(&found)?
-                .iter()
-                .map(|v| match v.as_ref().map(natural_scalar) {
-                    Some(s) if s.data_type() == *target => s,
-                    _ => null.clone(),
-                })
-                .collect();
-            if typed.is_empty() {
-                return Ok(arrow_array::new_empty_array(target));
-            }
-            ScalarValue::iter_to_array(typed)?
+            let found = values_at_path(&arrays[..arrays.len() - 1])?;
+            let typed = found.iter().map(|v| match v.as_ref().map(natural_scalar) {
+                Some(s) if s.data_type() == *target => s,
+                _ => null.clone(),
+            });
+            scalars_to_array(typed.collect(), target)?
         }
         Kind::Contains | Kind::HasKey | Kind::Cmp(_) => {
             let (a, b) = (values_of(first)?, values_of(second(arrays)?)?);
@@ -296,6 +279,29 @@ fn eq_keys(values: &ArrayRef) -> DFResult<ArrayRef> {
     Ok(variant::variant_array(values_of(values)?.into_iter().map(|v| v.and_then(semantics::equality_form))))
 }
 
+/// The value at the path given by `arrays[1..]` (one key per row each) inside each value of
+/// `arrays[0]`.
+fn values_at_path(arrays: &[ArrayRef]) -> DFResult<Vec<Option<Value>>> {
+    let Some((base, keys)) = arrays.split_first() else { return Ok(vec![]) };
+    let keys = keys.iter().map(values_of).collect::<DFResult<Vec<_>>>()?;
+    Ok(values_of(base)?
+        .iter()
+        .enumerate()
+        .map(|(row, v)| {
+            let steps: Option<Vec<Step>> = keys.iter().map(|k| step(k[row].as_ref()?)).collect();
+            semantics::get(v.as_ref()?, &steps?).cloned()
+        })
+        .collect())
+}
+
+/// An array of `target` type from per-row scalars (of that type or typed nulls).
+fn scalars_to_array(scalars: Vec<ScalarValue>, target: &DataType) -> DFResult<ArrayRef> {
+    if scalars.is_empty() {
+        return Ok(arrow_array::new_empty_array(target));
+    }
+    ScalarValue::iter_to_array(scalars)
+}
+
 fn second(arrays: &[ArrayRef]) -> DFResult<&ArrayRef> {
     match arrays.get(1) {
         Some(a) => Ok(a),
@@ -339,10 +345,7 @@ fn cast(values: &ArrayRef, target: &DataType, strict: bool) -> DFResult<ArrayRef
         };
         out.push(scalar);
     }
-    if out.is_empty() {
-        return Ok(arrow_array::new_empty_array(target));
-    }
-    ScalarValue::iter_to_array(out)
+    scalars_to_array(out, target)
 }
 
 /// The SQL value that represents a stored value of its own type.
