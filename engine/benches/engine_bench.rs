@@ -124,7 +124,7 @@ fn main() {
     out.flush().expect("flush ndjson");
     drop(out);
 
-    let store = Arc::new(Store::open(&dir.path().join("cairn"), StoreOptions { cache_bytes: 1 << 30 }).expect("open store"));
+    let store = Arc::new(Store::open(&dir.path().join("cairn"), StoreOptions { cache_bytes: 1 << 30, ..Default::default() }).expect("open store"));
     let coll = store.create_collection("commons", "bluesky", CollectionConfig { shards: 2, ..Default::default() }).expect("create");
     let t = Instant::now();
     for chunk in lines.chunks(5000) {

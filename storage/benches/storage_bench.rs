@@ -44,7 +44,7 @@ fn main() {
     let batch = env_or("CAIRN_BENCH_BATCH", 1000).max(1);
     let users = (docs / 10).max(10);
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = Store::open(dir.path(), StoreOptions { cache_bytes: 1 << 30 }).expect("open store");
+    let store = Store::open(dir.path(), StoreOptions { cache_bytes: 1 << 30, ..Default::default() }).expect("open store");
     let coll = store.create_collection("commons", "events", CollectionConfig { shards, ..Default::default() }).expect("create");
 
     // Generate the JSON lines first (not timed).

@@ -78,6 +78,16 @@ pub struct Collection {
     seq: AtomicU64,
 }
 
+impl Drop for Collection {
+    /// Background folds hold their shard open: wait for them so the collection's databases
+    /// close with it (and can be reopened at once).
+    fn drop(&mut self) {
+        for s in &self.shards {
+            s.wait_for_fold();
+        }
+    }
+}
+
 impl Collection {
     /// Opens (creating if needed) a collection stored in `dir`.
     pub fn open(dir: &Path, config: CollectionConfig, res: &SharedResources) -> Result<Collection> {

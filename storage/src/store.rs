@@ -22,11 +22,14 @@ const CONFIG_FILE: &str = "collection.json";
 pub struct StoreOptions {
     /// Bytes of block cache shared by all shards.
     pub cache_bytes: usize,
+    /// Bytes of pending value postings per shard at which they are folded into the search
+    /// index (see [`pending`](crate::index::pending)).
+    pub pending_fold_bytes: usize,
 }
 
 impl Default for StoreOptions {
     fn default() -> Self {
-        StoreOptions { cache_bytes: 512 << 20 }
+        StoreOptions { cache_bytes: 512 << 20, pending_fold_bytes: crate::index::pending::FOLD_BYTES }
     }
 }
 
@@ -68,7 +71,7 @@ impl Store {
         if trash.exists() {
             fs::remove_dir_all(&trash).map_err(io(format!("emptying {}", trash.display())))?;
         }
-        let res = SharedResources::new(options.cache_bytes);
+        let res = SharedResources::new(options.cache_bytes, options.pending_fold_bytes);
         let mut workspaces = Workspaces::new();
         for ws in read_dirs(&ws_dir)? {
             let mut colls = BTreeMap::new();

@@ -78,7 +78,7 @@ fn simulate(model: &mut BTreeMap<String, Object>, id: &str, step: &Step) -> bool
 #[test]
 fn crash_child() {
     let Ok(dir) = std::env::var(CHILD_ENV) else { return };
-    let store = Store::open(dir.as_ref(), StoreOptions { cache_bytes: 16 << 20 }).unwrap();
+    let store = Store::open(dir.as_ref(), StoreOptions { cache_bytes: 16 << 20, pending_fold_bytes: 64 << 10 }).unwrap();
     let coll = store.create_collection("commons", "crash", CollectionConfig { shards: 3, ..Default::default() }).unwrap();
     let out = std::io::stdout();
     // The test harness has already printed "test crash_child ... " without a newline.
@@ -170,7 +170,7 @@ fn acknowledged_writes_survive_sigkill() {
                 last_seq = *seqs.last().unwrap_or(first);
             }
         }
-        let store = Store::open(&data, StoreOptions { cache_bytes: 16 << 20 }).unwrap();
+        let store = Store::open(&data, StoreOptions { cache_bytes: 16 << 20, pending_fold_bytes: 64 << 10 }).unwrap();
         assert!(store.collection("commons", "crash").unwrap().last_seq() >= last_seq);
         let stored = stored_docs(&store);
         // A batch is atomic per shard (one RocksDB write each), not across shards; batches

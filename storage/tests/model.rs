@@ -266,9 +266,14 @@ fn check(coll: &Collection, model: &BTreeMap<String, Object>) -> Result<(), Test
 proptest! {
     #![proptest_config(ProptestConfig { cases: 48, max_shrink_iters: 200, ..ProptestConfig::default() })]
     #[test]
-    fn indexes_agree_with_model(ops in proptest::collection::vec(op(), 1..25), batched in any::<bool>()) {
+    fn indexes_agree_with_model(
+        ops in proptest::collection::vec(op(), 1..25),
+        batched in any::<bool>(),
+        // Pending value postings folded after every batch, now and then, or only at reopen.
+        fold_bytes in prop_oneof![Just(1usize), Just(2048), Just(usize::MAX)],
+    ) {
         let dir = tempfile::tempdir().unwrap();
-        let res = cairn_storage::shard::SharedResources::new(8 << 20);
+        let res = cairn_storage::shard::SharedResources::new(8 << 20, fold_bytes);
         let coll = Collection::open(dir.path(), CollectionConfig { shards: 2, ..Default::default() }, &res).unwrap();
         let mut model = BTreeMap::new();
         if batched {

@@ -6,6 +6,8 @@
 //!   documents holding the path; `A` → posting list of all live documents
 //! - `range`: `path id | value bucket` → posting list (numbers and times; see
 //!   [`range_bucket`](super::entries::range_bucket))
+//! - `pending`: record number → a batch's pending value postings (see
+//!   [`pending`](super::pending)), until they are folded into `search`
 //! - `meta`: `P | path` → path id; `T | path id | type` → count (merge-added); `S` → shard state
 //!
 //! A document's number is found through the search index's posting list for its `_id`, and
@@ -18,8 +20,9 @@ pub mod cf {
     pub const SEARCH: &str = "search";
     pub const RANGE: &str = "range";
     pub const META: &str = "meta";
+    pub const PENDING: &str = "pending";
     /// Every family, in report order.
-    pub const ALL: [&str; 5] = [ROWS, COLS, SEARCH, RANGE, META];
+    pub const ALL: [&str; 6] = [ROWS, COLS, SEARCH, RANGE, META, PENDING];
 }
 
 /// Row-index key of one fragment.

@@ -5,6 +5,7 @@ pub mod column;
 pub mod edits;
 pub mod entries;
 pub mod keys;
+pub mod pending;
 pub mod posting;
 
 /// Partial merge shared by the edit-based merge operators: concatenates operands that are all

@@ -36,7 +36,7 @@ pub fn decode(value: &[u8]) -> Result<RoaringBitmap> {
 }
 
 /// Applies a stored value or an operand to `set`.
-fn apply(set: &mut RoaringBitmap, value: &[u8]) -> Result<()> {
+pub fn apply(set: &mut RoaringBitmap, value: &[u8]) -> Result<()> {
     let (&kind, body) = match value.split_first() {
         Some(x) => x,
         None => return Ok(()),

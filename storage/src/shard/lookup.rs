@@ -6,10 +6,9 @@ use std::ops::Bound;
 use roaring::RoaringBitmap;
 
 use super::ShardSnapshot;
-use crate::error::{Result, RocksContext, StorageError};
+use crate::error::{Result, StorageError};
 use crate::index::entries::{bucket_len, range_bucket};
 use crate::index::keys::{self, cf, prefix_end};
-use crate::index::posting;
 use crate::value::keycode::{encode_key, encode_string_prefix, tag};
 use crate::value::Value;
 
@@ -98,12 +97,7 @@ impl ShardSnapshot {
         let Some(id) = self.path_id(path) else { return Ok(0) };
         let mut n = 0;
         for k in equal_keys(value)? {
-            let search = self.shard().cf(cf::SEARCH);
-            if let Some(v) =
-                self.shard().db.get_pinned_cf_opt(search, keys::value_key(id, &k), &self.read_options()).ctx("reading posting")?
-            {
-                n += posting::len(&v)?;
-            }
+            n += self.posting_len(&keys::value_key(id, &k))?;
         }
         Ok(n)
     }
@@ -118,14 +112,8 @@ impl ShardSnapshot {
     }
 
     fn union_postings(&self, start: &[u8], end: Option<Vec<u8>>) -> Result<RoaringBitmap> {
-        let mut it = self.shard().db.raw_iterator_cf_opt(self.shard().cf(cf::SEARCH), self.bounded(start, end));
-        it.seek(start);
         let mut out = RoaringBitmap::new();
-        while let Some(v) = it.value() {
-            out |= posting::decode(v)?;
-            it.next();
-        }
-        it.status().ctx("scanning search index")?;
+        self.for_each_posting(cf::SEARCH, start, end, |_, set| out |= set)?;
         Ok(out)
     }
 
@@ -200,14 +188,7 @@ impl ShardSnapshot {
             None => keys::range_key(id, &[fam + 1]),
         };
         if let Some(inner_start) = inner_start.filter(|s| *s < inner_end) {
-            let range = self.shard().cf(cf::RANGE);
-            let mut it = self.shard().db.raw_iterator_cf_opt(range, self.bounded(&inner_start, Some(inner_end)));
-            it.seek(&inner_start);
-            while let Some(v) = it.value() {
-                out |= posting::decode(v)?;
-                it.next();
-            }
-            it.status().ctx("scanning range index")?;
+            self.for_each_posting(cf::RANGE, &inner_start, Some(inner_end), |_, set| out |= set)?;
         }
         let clamp = |a: Vec<u8>, b: &[u8]| if a.as_slice() < b { a } else { b.to_vec() };
         if let Some(b) = &lo_bucket {

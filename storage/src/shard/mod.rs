@@ -25,6 +25,7 @@ pub use write::{Applied, ShardOp, WriteKind};
 
 use crate::error::{corrupt, Result, RocksContext, StorageError};
 use crate::index::keys::{cf, STATE_KEY};
+use crate::index::pending::{self, Pending, Run};
 use crate::index::posting;
 use crate::value::ValueType;
 
@@ -66,6 +67,15 @@ pub struct Shard {
     paths: RwLock<PathDict>,
     type_counts: RwLock<HashMap<(u32, ValueType), i64>>,
     writer: Mutex<WriterState>,
+    /// Value postings not yet folded into the search index. Writers replace it while writing
+    /// (holding the write lock across the RocksDB write); readers take it with their snapshot.
+    pending: RwLock<Arc<Pending>>,
+    /// Size of `pending` that triggers a fold.
+    fold_bytes: usize,
+    /// Table options of the SST files folds write.
+    fold_options: rocksdb::Options,
+    /// The background fold, if one was started.
+    fold_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     doc_count: AtomicU64,
 }
 
@@ -79,6 +89,10 @@ impl Shard {
             paths: RwLock::default(),
             type_counts: RwLock::default(),
             writer: Mutex::default(),
+            pending: RwLock::default(),
+            fold_bytes: res.pending_fold_bytes,
+            fold_options: options::search_sst_options(res),
+            fold_thread: Mutex::default(),
             doc_count: AtomicU64::new(0),
         };
         shard.load()?;
@@ -123,10 +137,101 @@ impl Shard {
             Some(v) => posting::len(&v)?,
             None => 0,
         };
+        let pending = self.load_pending()?;
         *self.paths.write().map_err(poisoned)? = paths;
+        *self.pending.write().map_err(poisoned)? = Arc::new(pending);
         *self.type_counts.write().map_err(poisoned)? = counts;
         *self.writer.lock().map_err(poisoned)? = state;
         self.doc_count.store(all, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// The pending records left by the last run, in write order.
+    fn load_pending(&self) -> Result<Pending> {
+        let mut it = self.db.raw_iterator_cf(self.cf(cf::PENDING));
+        it.seek_to_first();
+        let mut runs = Vec::new();
+        while let (Some(k), Some(v)) = (it.key(), it.value()) {
+            runs.push((pending::record_number(k)?, Run::decode(v.to_vec())?));
+            it.next();
+        }
+        it.status().ctx("loading pending postings")?;
+        let Some(first) = runs.first().map(|(n, _)| *n) else { return Ok(Pending::default()) };
+        let mut out = Pending::empty_at(first);
+        for (n, run) in runs {
+            if n != out.next_record() {
+                return Err(corrupt("pending postings", format!("record {n} follows {}", out.next_record())));
+            }
+            out = out.with_run(run);
+        }
+        Ok(out)
+    }
+
+    /// Starts folding the active pending runs into the search index on a background thread
+    /// once they reach the fold size. A fold still running when twice that has gathered is
+    /// waited for (back-pressure). The caller holds the writer lock.
+    pub(crate) fn maybe_fold(self: &Arc<Self>) {
+        let Ok(current) = self.pending.read().map(|p| Arc::clone(&p)) else { return };
+        if current.active_bytes() < self.fold_bytes {
+            return;
+        }
+        let Ok(mut thread) = self.fold_thread.lock() else { return };
+        if thread.as_ref().is_some_and(|t| !t.is_finished()) && current.active_bytes() < 2 * self.fold_bytes {
+            return;
+        }
+        if let Some(t) = thread.take() {
+            let _ = t.join();
+        }
+        if let Ok(mut published) = self.pending.write() {
+            *published = Arc::new(published.freeze());
+        }
+        let shard = Arc::clone(self);
+        // A failed fold leaves its runs frozen; the next fold retries them.
+        match std::thread::Builder::new().name("cairn-fold".into()).spawn(move || {
+            let _ = shard.fold_frozen();
+        }) {
+            Ok(t) => *thread = Some(t),
+            Err(_) => {
+                let _ = self.fold_frozen();
+            }
+        }
+    }
+
+    /// Waits for a background fold, if one is running.
+    pub(crate) fn wait_for_fold(&self) {
+        if let Some(t) = self.fold_thread.lock().ok().and_then(|mut t| t.take()) {
+            let _ = t.join();
+        }
+    }
+
+    /// Folds the frozen pending runs into the search index: writes every key's edits, in key
+    /// order, as merge entries of one SST file, ingests it, then deletes the folded records.
+    ///
+    /// A crash between the ingestion and the deletion leaves the records to be applied again
+    /// on top of the folded file; edits re-applied in order after themselves change nothing,
+    /// and nothing is folded after them before they are deleted.
+    fn fold_frozen(&self) -> Result<()> {
+        let current = Arc::clone(&*self.pending.read().map_err(poisoned)?);
+        let Some((run, records)) = current.frozen_merged() else { return Ok(()) };
+        let path = self.db.path().join("fold.sst");
+        let write_sst = || -> std::result::Result<(), rocksdb::Error> {
+            let mut w = rocksdb::SstFileWriter::create(&self.fold_options);
+            w.open(&path)?;
+            for i in 0..run.len() {
+                let (k, op) = run.entry(i);
+                w.merge(k, op)?;
+            }
+            w.finish()
+        };
+        write_sst().ctx("writing folded postings")?;
+        let mut ingest = rocksdb::IngestExternalFileOptions::default();
+        ingest.set_move_files(true);
+        let mut published = self.pending.write().map_err(poisoned)?;
+        self.db.ingest_external_file_cf_opts(self.cf(cf::SEARCH), &ingest, vec![&path]).ctx("ingesting folded postings")?;
+        let mut done = rocksdb::WriteBatch::default();
+        done.delete_range_cf(self.cf(cf::PENDING), pending::record_key(records.start), pending::record_key(records.end));
+        self.db.write(done).ctx("deleting folded records")?;
+        *published = Arc::new(published.without_frozen());
         Ok(())
     }
 
@@ -159,8 +264,17 @@ impl Shard {
         out
     }
 
-    /// Flushes memtables and compacts every family fully (used by benchmarks and tests).
+    /// Folds pending postings, flushes memtables and compacts every family fully (used by
+    /// benchmarks and tests).
     pub fn compact(&self) -> Result<()> {
+        {
+            let _writer = self.writer.lock().map_err(poisoned)?;
+            self.wait_for_fold();
+            let mut published = self.pending.write().map_err(poisoned)?;
+            *published = Arc::new(published.freeze());
+            drop(published);
+            self.fold_frozen()?;
+        }
         for name in cf::ALL {
             let h = self.cf(name);
             self.db.flush_cf(h).ctx("flush")?;

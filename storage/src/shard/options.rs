@@ -13,12 +13,15 @@ use crate::index::{column, posting};
 pub struct SharedResources {
     /// One block cache for all shards.
     pub cache: Cache,
+    /// Pending value postings a shard folds into its search index at this size.
+    pub pending_fold_bytes: usize,
 }
 
 impl SharedResources {
-    /// Creates resources with a block cache of `cache_bytes`.
-    pub fn new(cache_bytes: usize) -> SharedResources {
-        SharedResources { cache: Cache::new_lru_cache(cache_bytes) }
+    /// Creates resources with a block cache of `cache_bytes`; shards fold pending postings at
+    /// `pending_fold_bytes`.
+    pub fn new(cache_bytes: usize, pending_fold_bytes: usize) -> SharedResources {
+        SharedResources { cache: Cache::new_lru_cache(cache_bytes), pending_fold_bytes }
     }
 }
 
@@ -37,6 +40,11 @@ pub fn db_options() -> Options {
 /// Column family descriptors for a shard.
 pub fn column_families(res: &SharedResources) -> Vec<ColumnFamilyDescriptor> {
     cf::ALL.iter().map(|name| ColumnFamilyDescriptor::new(*name, cf_options(name, res))).collect()
+}
+
+/// Options for writing SST files destined for the search index (folded pending postings).
+pub fn search_sst_options(res: &SharedResources) -> Options {
+    cf_options(cf::SEARCH, res)
 }
 
 fn cf_options(name: &str, res: &SharedResources) -> Options {
@@ -91,6 +99,12 @@ fn cf_options(name: &str, res: &SharedResources) -> Options {
             o.set_merge_operator("cairn.column", column::full_merge, column::partial_merge);
             o.set_write_buffer_size(64 << 20);
             t.set_block_size(64 << 10);
+        }
+        cf::PENDING => {
+            // Records live from one batch to the next fold: most die in the memtable.
+            o.set_write_buffer_size(64 << 20);
+            o.set_compression_per_level(&[DBCompressionType::None; 7]);
+            o.set_bottommost_compression_type(DBCompressionType::None);
         }
         cf::META => {
             o.set_merge_operator_associative("cairn.counter", counter_merge);

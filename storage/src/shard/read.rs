@@ -11,6 +11,7 @@ use super::{IndexPredicate, Shard};
 use crate::document::{EVENT_TIME_FIELD, ID_FIELD};
 use crate::error::{corrupt, Result, RocksContext};
 use crate::index::keys::{self, cf, prefix_end};
+use crate::index::pending::Pending;
 use crate::index::posting;
 use crate::value::codec::decode_value_exact;
 use crate::value::keycode::encode_key;
@@ -46,6 +47,8 @@ impl RowReader<'_> {
 pub struct ShardSnapshot {
     // Declared before `shard`: the snapshot must be released while the database is open.
     snap: ManuallyDrop<Snapshot<'static>>,
+    /// The pending value postings that belong with `snap`.
+    pending: Arc<Pending>,
     shard: Arc<Shard>,
 }
 
@@ -58,12 +61,24 @@ impl Drop for ShardSnapshot {
 }
 
 impl Shard {
-    /// The document number of `_id` as seen by `ro` (a snapshot, or the latest state).
-    pub(crate) fn doc_number_with(&self, id: &str, ro: &ReadOptions) -> Result<Option<u32>> {
+    /// The document number of `_id` as seen by `ro` (a snapshot, or the latest state) and
+    /// the pending postings that go with it.
+    pub(crate) fn doc_number_with(&self, id: &str, ro: &ReadOptions, pending: &Pending) -> Result<Option<u32>> {
         let Some(path) = self.paths.read().map_err(super::poisoned)?.id(ID_FIELD) else { return Ok(None) };
         let key = keys::value_key(path, &encode_key(&Value::String(id.to_owned())));
-        let found = self.db.get_pinned_cf_opt(self.cf(cf::SEARCH), key, ro).ctx("reading _id posting")?;
-        Ok(found.map(|v| posting::decode(&v)).transpose()?.and_then(|docs| docs.min()))
+        Ok(self.posting_with(&key, ro, pending)?.min())
+    }
+
+    /// The search-index posting list under `key` as `ro` sees it, `pending`'s edits applied.
+    pub(crate) fn posting_with(&self, key: &[u8], ro: &ReadOptions, pending: &Pending) -> Result<RoaringBitmap> {
+        let mut set = match self.db.get_pinned_cf_opt(self.cf(cf::SEARCH), key, ro).ctx("reading posting list")? {
+            Some(v) => posting::decode(&v)?,
+            None => RoaringBitmap::new(),
+        };
+        for op in pending.operands(key) {
+            posting::apply(&mut set, op)?;
+        }
+        Ok(set)
     }
 
     /// A row reader over the state `ro` sees (a snapshot, or the latest state).
@@ -74,11 +89,16 @@ impl Shard {
 
     /// Takes a snapshot of this shard.
     pub fn snapshot(self: &Arc<Self>) -> ShardSnapshot {
+        // Writers hold the write lock across their RocksDB write, so the snapshot and the
+        // pending postings taken under the read lock belong together.
+        let published = self.pending.read().unwrap_or_else(|e| e.into_inner());
         let snap: Snapshot<'_> = self.db.snapshot();
+        let pending = Arc::clone(&published);
+        drop(published);
         // SAFETY: the snapshot only borrows `self.db`; the returned struct owns an `Arc` of the
         // shard, so the database outlives the snapshot (see `Drop for ShardSnapshot`).
         let snap: Snapshot<'static> = unsafe { std::mem::transmute::<Snapshot<'_>, Snapshot<'static>>(snap) };
-        ShardSnapshot { snap: ManuallyDrop::new(snap), shard: Arc::clone(self) }
+        ShardSnapshot { snap: ManuallyDrop::new(snap), pending, shard: Arc::clone(self) }
     }
 }
 
@@ -105,7 +125,7 @@ impl ShardSnapshot {
 
     /// The document number of `_id`, if the document exists (from the `_id` posting list).
     pub fn doc_number(&self, id: &str) -> Result<Option<u32>> {
-        self.shard.doc_number_with(id, &self.read_options())
+        self.shard.doc_number_with(id, &self.read_options(), &self.pending)
     }
 
     /// The whole document with number `doc` (empty if it does not exist).
@@ -135,10 +155,47 @@ impl ShardSnapshot {
 
     /// Reads the posting list stored under a search-index key.
     pub(crate) fn posting(&self, key: &[u8]) -> Result<RoaringBitmap> {
-        match self.shard.db.get_pinned_cf_opt(self.shard.cf(cf::SEARCH), key, &self.read_options()).ctx("reading posting list")? {
-            Some(v) => posting::decode(&v),
-            None => Ok(RoaringBitmap::new()),
+        self.shard.posting_with(key, &self.read_options(), &self.pending)
+    }
+
+    /// Number of documents in the search-index posting list under `key`.
+    pub(crate) fn posting_len(&self, key: &[u8]) -> Result<u64> {
+        if self.pending.operands(key).next().is_some() {
+            return Ok(self.posting(key)?.len());
         }
+        match self.shard.db.get_pinned_cf_opt(self.shard.cf(cf::SEARCH), key, &self.read_options()).ctx("reading posting")? {
+            Some(v) => posting::len(&v),
+            None => Ok(0),
+        }
+    }
+
+    /// Calls `f` with every posting list of `family` (search or range index) whose key is in
+    /// `start..end`, pending edits applied; keys only in the pending runs come last.
+    pub(crate) fn for_each_posting(
+        &self,
+        family: &str,
+        start: &[u8],
+        end: Option<Vec<u8>>,
+        mut f: impl FnMut(&[u8], RoaringBitmap),
+    ) -> Result<()> {
+        let mut pending = if family == cf::SEARCH { self.pending.range(start, end.as_deref()) } else { Default::default() };
+        let mut it = self.shard.db.raw_iterator_cf_opt(self.shard.cf(family), self.bounded(start, end));
+        it.seek(start);
+        while let (Some(k), Some(v)) = (it.key(), it.value()) {
+            let mut set = posting::decode(v)?;
+            if let Some(ops) = pending.remove(k) {
+                posting::apply(&mut set, &ops)?;
+            }
+            f(k, set);
+            it.next();
+        }
+        it.status().ctx("scanning posting lists")?;
+        for (k, ops) in pending {
+            let mut set = RoaringBitmap::new();
+            posting::apply(&mut set, &ops)?;
+            f(&k, set);
+        }
+        Ok(())
     }
 
     /// Every live document number.
@@ -155,16 +212,8 @@ impl ShardSnapshot {
     pub fn distinct_values(&self, path: &str) -> Result<u64> {
         let Some(id) = self.path_id(path) else { return Ok(0) };
         let prefix = keys::value_key(id, &[]);
-        let mut it = self.shard.db.raw_iterator_cf_opt(self.shard.cf(cf::SEARCH), self.bounded(&prefix, prefix_end(&prefix)));
-        it.seek(&prefix);
         let mut n = 0;
-        while let Some(v) = it.value() {
-            if posting::len(v)? > 0 {
-                n += 1;
-            }
-            it.next();
-        }
-        it.status().ctx("scanning search index")?;
+        self.for_each_posting(cf::SEARCH, &prefix, prefix_end(&prefix), |_, set| n += u64::from(!set.is_empty()))?;
         Ok(n)
     }
 }

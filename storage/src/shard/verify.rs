@@ -13,7 +13,6 @@ use crate::error::{corrupt, Result, RocksContext};
 use crate::index::column::{chunk_of, fold, ChunkView, CHUNK_DOCS};
 use crate::index::entries::DocEntries;
 use crate::index::keys::{self, cf};
-use crate::index::posting;
 use crate::value::codec::decode_value_exact;
 use crate::value::{Object, ValueType};
 
@@ -107,11 +106,8 @@ impl ShardSnapshot {
     }
 
     fn check_postings(&self, family: &str, want: &BTreeMap<Vec<u8>, RoaringBitmap>, report: &mut VerifyReport) -> Result<()> {
-        let mut it = self.shard().db.raw_iterator_cf_opt(self.shard().cf(family), self.read_options());
-        it.seek_to_first();
         let mut seen = 0;
-        while let (Some(k), Some(v)) = (it.key(), it.value()) {
-            let got = posting::decode(v)?;
+        self.for_each_posting(family, &[], None, |k, got| {
             match want.get(k) {
                 Some(w) if *w == got => seen += 1,
                 Some(w) => {
@@ -121,9 +117,7 @@ impl ShardSnapshot {
                 None if got.is_empty() => {}
                 None => report.problems.push(format!("{family} posting {k:?}: {} docs not backed by rows", got.len())),
             }
-            it.next();
-        }
-        it.status().ctx("scanning posting lists")?;
+        })?;
         if seen != want.len() {
             report.problems.push(format!("{} posting lists missing from {family}", want.len() - seen));
         }

@@ -1,10 +1,12 @@
 //! The write path: applies a batch of document operations to a shard as one RocksDB write
 //! batch. Each document's index entries are diffed against its previous version so only
 //! changed fragments, postings, column values and counters are touched; posting and column
-//! edits for the whole batch are grouped into one merge operand per key.
+//! edits for the whole batch are grouped into one merge operand per key. Value postings go to
+//! the shard's pending runs (one record per batch) and reach the search index in folds.
 
 use ahash::AHashMap as HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use rocksdb::{ReadOptions, WriteOptions};
 
@@ -16,6 +18,7 @@ use crate::index::column::{self, chunk_of};
 use crate::index::edits::EditGroups;
 use crate::index::entries::{diff_sorted, DocEntries};
 use crate::index::keys::{self, cf};
+use crate::index::pending::{self, Pending, RunBuilder};
 use crate::index::posting;
 use crate::patch::{self, PatchOp};
 use crate::value::codec::encode_value;
@@ -60,7 +63,7 @@ impl Shard {
     /// Applies `ops` atomically per document, in order, as one write batch; sequence numbers
     /// come from `seq`. A per-document failure (bad patch, missing document) leaves the other
     /// documents' operations in place.
-    pub fn apply(&self, ops: Vec<ShardOp>, seq: &AtomicU64, sync: bool) -> Vec<Result<Applied>> {
+    pub fn apply(self: &Arc<Self>, ops: Vec<ShardOp>, seq: &AtomicU64, sync: bool) -> Vec<Result<Applied>> {
         let mut writer = match self.writer.lock() {
             Ok(w) => w,
             Err(_) => return ops.iter().map(|_| Err(StorageError::Poisoned)).collect(),
@@ -73,6 +76,7 @@ impl Shard {
         match b.commit(sync) {
             Ok(state) => {
                 *writer = state;
+                self.maybe_fold();
                 let mut n = base;
                 outcomes
                     .into_iter()
@@ -98,6 +102,8 @@ type Current = Option<(u32, Object)>;
 struct BatchBuilder<'a> {
     shard: &'a Shard,
     state: WriterState,
+    /// The shard's pending value postings when the batch began (the writer lock keeps them).
+    pending: Arc<Pending>,
     /// Row fragments and metadata.
     batch: SortedBatch,
     /// Search-index posting edits of values (many distinct keys).
@@ -123,9 +129,11 @@ struct BatchBuilder<'a> {
 impl<'a> BatchBuilder<'a> {
     fn new(shard: &'a Shard, state: WriterState) -> Self {
         let next_path = shard.paths.read().map(|p| p.names.len() as u32).unwrap_or(0);
+        let pending = shard.pending.read().map(|p| Arc::clone(&p)).unwrap_or_default();
         BatchBuilder {
             shard,
             state,
+            pending,
             batch: SortedBatch::default(),
             search: EditGroups::default(),
             all_docs: Vec::new(),
@@ -175,7 +183,7 @@ impl<'a> BatchBuilder<'a> {
         if let Some(c) = self.overlay.get(id) {
             return Ok(c.clone());
         }
-        let Some(doc) = self.shard.doc_number_with(id, &ReadOptions::default())? else { return Ok(None) };
+        let Some(doc) = self.shard.doc_number_with(id, &ReadOptions::default(), &self.pending)? else { return Ok(None) };
         // The writer holds the shard lock: the latest state is this document's state.
         let body = self.shard.row_reader_with(ReadOptions::default()).read(doc, None)?;
         Ok(Some((doc, body)))
@@ -332,7 +340,8 @@ impl<'a> BatchBuilder<'a> {
         if !self.all_docs.is_empty() {
             batch.merge_cf(search, keys::ALL_DOCS_KEY, tagged(&self.all_docs));
         }
-        self.search.for_each_group(posting::EDITS_TAG, |k, operand| batch.merge_cf(search, k, operand));
+        let mut run = RunBuilder::default();
+        self.search.for_each_group(posting::EDITS_TAG, |k, operand| run.push(k, operand));
         let mut exists: Vec<(u32, Vec<u8>)> = std::mem::take(&mut self.exists).into_iter().collect();
         exists.sort_unstable_by_key(|(p, _)| *p);
         for (p, edits) in exists {
@@ -344,7 +353,20 @@ impl<'a> BatchBuilder<'a> {
             let h = self.shard.cf(family);
             edits.for_each_group(tag, |k, operand| batch.merge_cf(h, k, operand));
         }
+        let pending = if run.is_empty() {
+            None
+        } else {
+            let run = run.finish();
+            batch.put_cf(self.shard.cf(cf::PENDING), pending::record_key(self.pending.next_record()), run.bytes());
+            Some(self.pending.with_run(run))
+        };
+        let mut published = self.shard.pending.write().map_err(poisoned)?;
         self.shard.db.write_opt(batch, &wo).ctx("writing batch")?;
+        if let Some(p) = pending {
+            // A fold may have finished since the batch began: keep its (smaller) frozen part.
+            *published = Arc::new(p.with_frozen_of(&published));
+        }
+        drop(published);
 
         let mut paths = self.shard.paths.write().map_err(poisoned)?;
         for (name, id) in self.new_paths {
