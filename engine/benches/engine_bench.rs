@@ -6,7 +6,10 @@
 //!
 //! `CAIRN_BENCH_DOCS` sets the number of documents (default 1,000,000); `CAIRN_BENCH_PEERS=0`
 //! skips the peers; `CAIRN_BENCH_COMPACT=0` queries Cairn's shards without compacting them
-//! first (by default they are compacted, as chDB's table is optimized). Under `cargo test --benches` it runs a small smoke version without peers.
+//! first (by default they are compacted, as chDB's table is optimized); `CAIRN_BENCH_ONLY`
+//! runs only the queries whose name contains it; `CAIRN_BENCH_REPS` sets the repetitions of
+//! the fast queries (default 200); `CAIRN_BENCH_EXPLAIN=1` prints each query's plans. Under `cargo test --benches` it runs a small smoke version
+//! without peers.
 
 use std::io::Write;
 use std::process::Command;
@@ -106,11 +109,23 @@ async fn run(engine: &Engine, sql: &str) -> usize {
     }
 }
 
+/// Prints the physical plan of `sql`.
+fn print_plan(rt: &tokio::runtime::Runtime, engine: &Engine, sql: &str) {
+    if let Ok(Output::Rows { batches, .. }) = rt.block_on(engine.sql(&format!("EXPLAIN {sql}"))) {
+        for b in &batches {
+            let text = datafusion::arrow::util::pretty::pretty_format_batches(std::slice::from_ref(b)).map(|t| t.to_string()).unwrap_or_default();
+            println!("{text}");
+        }
+    }
+}
+
 fn main() {
     let quick = !std::env::args().any(|a| a == "--bench");
     let docs = env_or("CAIRN_BENCH_DOCS", if quick { 5_000 } else { 1_000_000 });
     let peers = !quick && env_or("CAIRN_BENCH_PEERS", 1) == 1;
-    let (reps_fast, reps_slow) = if quick { (2, 1) } else { (200, 5) };
+    let (reps_fast, reps_slow) = if quick { (2, 1) } else { (env_or("CAIRN_BENCH_REPS", 200) as usize, 5) };
+    let only = std::env::var("CAIRN_BENCH_ONLY").unwrap_or_default();
+    let explain = env_or("CAIRN_BENCH_EXPLAIN", 0) == 1;
     let dir = tempfile::tempdir().expect("temp dir");
 
     // The same documents for everyone: NDJSON on disk, parsed and written into Cairn.
@@ -151,8 +166,11 @@ fn main() {
     let engine = Engine::new(store);
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     let mut cairn = Vec::new();
-    for (name, fast, sql) in queries(&id, &did) {
+    for (name, fast, sql) in queries(&id, &did).into_iter().filter(|(name, _, _)| name.contains(only.as_str())) {
         let reps = if fast { reps_fast } else { reps_slow };
+        if explain {
+            print_plan(&rt, &engine, &sql);
+        }
         let rows = rt.block_on(run(&engine, &sql)); // warm-up
         let mut samples: Vec<Duration> = (0..reps)
             .map(|_| {

@@ -1,7 +1,7 @@
 //! The physical scan of a collection: one partition per shard, each reading its documents
 //! by the chosen access path (a column scan, or an index lookup followed by a fetch by
-//! document number or a scan of the chunks holding the matches) on a blocking task, in Arrow
-//! batches. EXPLAIN shows the access path, the index predicate and the estimate.
+//! document number or a scan of the chunks holding the matches) on a blocking task (a fetch
+//! of a few documents on the query's own task), in Arrow batches. EXPLAIN shows the access path, the index predicate and the estimate.
 
 use std::fmt;
 use std::sync::Arc;
@@ -10,12 +10,13 @@ use arrow_schema::SchemaRef;
 use cairn_storage::{Collection, ColumnOutput, ColumnSpec, ScanOptions, ShardSnapshot, ValueType};
 use datafusion::common::stats::Precision;
 use datafusion::common::tree_node::TreeNodeRecursion;
-use datafusion::common::{internal_err, Result as DFResult, Statistics};
+use datafusion::common::{internal_err, DataFusionError, Result as DFResult, Statistics};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
-use datafusion::physical_plan::stream::RecordBatchReceiverStreamBuilder;
+use datafusion::physical_plan::stream::{RecordBatchReceiverStreamBuilder, RecordBatchStreamAdapter};
 use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties};
+use futures::TryStreamExt;
 use roaring::RoaringBitmap;
 
 use crate::access::{AccessPath, Choice};
@@ -25,6 +26,10 @@ use crate::schema::SqlColumn;
 
 /// Documents fetched per batch on the index-fetch path.
 const FETCH_BATCH: u64 = 4096;
+
+/// An index fetch estimated at most this many documents reads them on the query's own task:
+/// a round trip through the blocking pool costs more than the reads.
+const INLINE_FETCH_ROWS: u64 = 256;
 
 /// Scans one collection.
 pub struct CollectionScanExec {
@@ -119,6 +124,23 @@ impl ExecutionPlan for CollectionScanExec {
         let Some(shard) = self.collection.shards().get(partition).cloned() else {
             return internal_err!("no shard {partition} in collection {}", self.name);
         };
+        if let AccessPath::IndexFetch(pred) = &self.choice.path {
+            if self.choice.estimated_rows <= INLINE_FETCH_ROWS {
+                let (columns, schema, pred) = (self.columns.clone(), self.schema.clone(), pred.clone());
+                let batches = futures::stream::once(async move {
+                    let snapshot = shard.snapshot();
+                    let docs = snapshot.lookup(&pred).map_err(to_df)?;
+                    let mut out = Vec::new();
+                    fetch(&snapshot, &docs, &scan_options(&columns, None), &mut |batch| {
+                        out.push(to_sql_batch(batch, &columns, &schema));
+                        Ok(true)
+                    })?;
+                    Ok::<_, DataFusionError>(futures::stream::iter(out))
+                })
+                .try_flatten();
+                return Ok(Box::pin(RecordBatchStreamAdapter::new(self.schema.clone(), batches)));
+            }
+        }
         let mut builder = RecordBatchReceiverStreamBuilder::new(self.schema.clone(), 2);
         let tx = builder.tx();
         let (columns, schema, path, limit) = (self.columns.clone(), self.schema.clone(), self.choice.path.clone(), self.limit);

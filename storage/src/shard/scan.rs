@@ -16,8 +16,8 @@ use crate::document::ID_FIELD;
 use crate::error::{Result, RocksContext, StorageError};
 use crate::index::column::{chunk_of, ChunkView, CHUNK_BITS};
 use crate::index::keys::{self, cf};
-use crate::path::FieldPath;
-use crate::value::codec::encode_value;
+use crate::path::{FieldPath, Segment};
+use crate::value::codec::{decode_path, encode_value};
 use crate::value::keycode::{encode_key_into, encode_str_into};
 use crate::value::{Value, ValueType};
 
@@ -316,23 +316,53 @@ impl ShardSnapshot {
     pub fn fetch(&self, docs: &RoaringBitmap, opts: &ScanOptions) -> Result<RecordBatch> {
         let schema = opts.schema()?;
         let paths = opts.parsed_paths()?;
-        // `_id` is read too: every live document has it, so a document without it is skipped.
-        let mut tops: Vec<&str> = paths.iter().filter_map(FieldPath::top_field).chain([ID_FIELD]).collect();
+        // Each column's top-level field and the object fields below it (None: the path goes
+        // through array elements, which a document's top level never is).
+        let steps: Vec<Option<(&str, Vec<&str>)>> = paths
+            .iter()
+            .map(|p| {
+                let fields: Option<Vec<&str>> =
+                    p.0.iter().map(|s| if let Segment::Field(f) = s { Some(f.as_str()) } else { None }).collect();
+                fields.and_then(|f| Some((*f.first()?, f[1..].to_vec())))
+            })
+            .collect();
+        // The top-level fragments to read; `_id` first: every live document has it, so a
+        // document without it is skipped.
+        let mut tops: Vec<&str> = steps.iter().flatten().map(|(top, _)| *top).filter(|t| *t != ID_FIELD).collect();
         tops.sort_unstable();
         tops.dedup();
+        tops.insert(0, ID_FIELD);
+        // One batched point read of every (document, fragment) key, in key order.
+        let keys: Vec<Vec<u8>> = docs.iter().flat_map(|doc| tops.iter().map(move |t| keys::row_key(doc, t))).collect();
+        let mut sorted: Vec<usize> = (0..keys.len()).collect();
+        sorted.sort_by(|a, b| keys[*a].cmp(&keys[*b]));
+        let read = self.shard().db.batched_multi_get_cf_opt(
+            self.shard().cf(cf::ROWS),
+            sorted.iter().map(|i| keys[*i].as_slice()),
+            true,
+            &self.read_options(),
+        );
+        let mut fragments: Vec<Option<rocksdb::DBPinnableSlice>> = (0..keys.len()).map(|_| None).collect();
+        for (i, r) in sorted.into_iter().zip(read) {
+            fragments[i] = r.ctx("reading row fragments")?;
+        }
         let n = docs.len() as usize;
         let mut cols: Vec<Assembler> = opts.columns.iter().map(|c| Assembler::new(c.output, n)).collect();
         let mut live = Vec::with_capacity(n);
-        let mut rows = self.row_reader();
-        for doc in docs {
-            let fields = rows.read(doc, Some(&tops))?;
-            if !fields.contains_key(ID_FIELD) {
+        for (doc, frags) in docs.iter().zip(fragments.chunks(tops.len())) {
+            if frags[0].is_none() {
                 continue;
             }
             live.push(doc);
-            let root = Value::Object(fields);
-            for (a, p) in cols.iter_mut().zip(&paths) {
-                a.push_value(p.get(&root));
+            for (a, step) in cols.iter_mut().zip(&steps) {
+                let value = match step {
+                    Some((top, below)) => match tops.iter().position(|t| t == top).and_then(|i| frags[i].as_deref()) {
+                        Some(bytes) => decode_path(bytes, below)?,
+                        None => None,
+                    },
+                    None => None,
+                };
+                a.push_value(value.as_ref());
             }
         }
         finish_batch(schema, opts.with_doc_number.then_some(live), cols)

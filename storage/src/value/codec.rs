@@ -57,6 +57,31 @@ pub fn decode_value_exact(input: &[u8]) -> Result<Value> {
     Ok(v)
 }
 
+/// Decodes only what `fields` (a path of object fields below the encoded value) leads to,
+/// skipping everything else without building it; None when the path does not exist.
+pub fn decode_path(input: &[u8], fields: &[&str]) -> Result<Option<Value>> {
+    let mut r = Reader { buf: input };
+    for (depth, field) in fields.iter().enumerate() {
+        if r.buf.first() != Some(&(ValueType::Object as u8)) {
+            return Ok(None);
+        }
+        r.byte()?;
+        let n = r.varint()?;
+        let mut found = false;
+        for _ in 0..n {
+            if r.len_bytes()? == field.as_bytes() {
+                found = true;
+                break;
+            }
+            r.skip(depth + 1)?;
+        }
+        if !found {
+            return Ok(None);
+        }
+    }
+    r.value(fields.len()).map(Some)
+}
+
 /// ZigZag maps signed to unsigned so small magnitudes stay small.
 pub fn zigzag(i: i64) -> u64 {
     ((i << 1) ^ (i >> 63)) as u64
@@ -126,6 +151,41 @@ impl<'a> Reader<'a> {
         std::str::from_utf8(b).map(str::to_owned).map_err(|_| corrupt("value", "string is not UTF-8"))
     }
 
+    /// Moves past one value without building it.
+    fn skip(&mut self, depth: usize) -> Result<()> {
+        if depth > 1024 {
+            return Err(corrupt("value", "nesting too deep"));
+        }
+        let t = ValueType::from_u8(self.byte()?).ok_or_else(|| corrupt("value", "unknown type byte"))?;
+        match t {
+            ValueType::Null => {}
+            ValueType::Bool => {
+                self.byte()?;
+            }
+            ValueType::Float => {
+                self.bytes(8)?;
+            }
+            ValueType::Int | ValueType::Date | ValueType::Time | ValueType::DateTime | ValueType::Timestamp => {
+                self.varint()?;
+            }
+            ValueType::String | ValueType::Bytes => {
+                self.len_bytes()?;
+            }
+            ValueType::Object => {
+                for _ in 0..self.varint()? {
+                    self.len_bytes()?;
+                    self.skip(depth + 1)?;
+                }
+            }
+            ValueType::Array => {
+                for _ in 0..self.varint()? {
+                    self.skip(depth + 1)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn value(&mut self, depth: usize) -> Result<Value> {
         if depth > 1024 {
             return Err(corrupt("value", "nesting too deep"));
@@ -179,6 +239,18 @@ mod tests {
         for t in [Value::Date(-5), Value::Time(1), Value::DateTime(-7), Value::Timestamp(i64::MAX), Value::Bytes(vec![0, 1])] {
             assert_eq!(decode_value_exact(&encode_value_vec(&t)).unwrap(), t);
         }
+    }
+
+    #[test]
+    fn path_decoding_skips_to_the_field() {
+        let v = Value::from_json_str(r#"{"a":[1,{"x":2.5}],"b":{"c":"s","d":{"e":true}},"f":null}"#).unwrap();
+        let enc = encode_value_vec(&v);
+        assert_eq!(decode_path(&enc, &["b", "d", "e"]).unwrap(), Some(Value::Bool(true)));
+        assert_eq!(decode_path(&enc, &["f"]).unwrap(), Some(Value::Null));
+        assert_eq!(decode_path(&enc, &[]).unwrap(), Some(v));
+        assert_eq!(decode_path(&enc, &["b", "c", "z"]).unwrap(), None);
+        assert_eq!(decode_path(&enc, &["zz"]).unwrap(), None);
+        assert!(decode_path(&enc[..enc.len() - 2], &["f"]).is_err());
     }
 
     #[test]
