@@ -57,10 +57,18 @@ pub struct Engine {
 impl Engine {
     /// An engine over `store`, with `commons` as the default schema.
     pub fn new(store: Arc<Store>) -> Engine {
-        let config = SessionConfig::new()
+        let mut config = SessionConfig::new()
             .with_information_schema(true)
             .with_create_default_catalog_and_schema(false)
             .with_default_catalog_and_schema(CATALOG, DEFAULT_WORKSPACE);
+        // Dynamic filters (TopK bounds, join keys, aggregate bounds) are pushed into scans that
+        // can skip data with them; a collection scan chooses its access path at planning time
+        // and does not take them, so planning them only costs time.
+        let optimizer = &mut config.options_mut().optimizer;
+        optimizer.enable_dynamic_filter_pushdown = false;
+        optimizer.enable_topk_dynamic_filter_pushdown = false;
+        optimizer.enable_join_dynamic_filter_pushdown = false;
+        optimizer.enable_aggregate_dynamic_filter_pushdown = false;
         let mut planners: Vec<Arc<dyn ExprPlanner>> = vec![Arc::new(CairnPlanner)];
         planners.extend(SessionStateDefaults::default_expr_planners());
         let mut state =
