@@ -269,7 +269,8 @@ proptest! {
     fn indexes_agree_with_model(
         ops in proptest::collection::vec(op(), 1..25),
         batched in any::<bool>(),
-        // Pending value postings folded after every batch, now and then, or only at reopen.
+        // Pending value postings folded after every batch, now and then, or never (they are
+        // reloaded from their records at reopen).
         fold_bytes in prop_oneof![Just(1usize), Just(2048), Just(usize::MAX)],
     ) {
         let dir = tempfile::tempdir().unwrap();

@@ -20,6 +20,7 @@ pub mod cf {
     pub const SEARCH: &str = "search";
     pub const RANGE: &str = "range";
     pub const META: &str = "meta";
+    /// Pending value postings, one record per write batch, until folded into `search`.
     pub const PENDING: &str = "pending";
     /// Every family, in report order.
     pub const ALL: [&str; 6] = [ROWS, COLS, SEARCH, RANGE, META, PENDING];

@@ -203,7 +203,7 @@ fn parse_entries(bytes: &[u8]) -> Result<Vec<[u32; 3]>> {
 #[derive(Default, Clone)]
 pub struct Pending {
     frozen: Vec<Arc<Run>>,
-    /// Active runs, from largest (oldest) to smallest.
+    /// Active runs, oldest first (merging keeps older runs mostly larger).
     runs: Vec<Arc<Run>>,
     /// Bytes of the active runs.
     bytes: usize,

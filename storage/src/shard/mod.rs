@@ -176,7 +176,7 @@ impl Shard {
             return;
         }
         let Ok(mut thread) = self.fold_thread.lock() else { return };
-        if thread.as_ref().is_some_and(|t| !t.is_finished()) && current.active_bytes() < 2 * self.fold_bytes {
+        if thread.as_ref().is_some_and(|t| !t.is_finished()) && current.active_bytes() < self.fold_bytes.saturating_mul(2) {
             return;
         }
         if let Some(t) = thread.take() {
@@ -226,6 +226,9 @@ impl Shard {
         write_sst().ctx("writing folded postings")?;
         let mut ingest = rocksdb::IngestExternalFileOptions::default();
         ingest.set_move_files(true);
+        // The folded postings become durable with the ingestion; the rows and records they
+        // came from must be durable first, or a power loss could keep postings of lost rows.
+        self.db.flush_wal(true).ctx("syncing the write-ahead log before a fold")?;
         let mut published = self.pending.write().map_err(poisoned)?;
         self.db.ingest_external_file_cf_opts(self.cf(cf::SEARCH), &ingest, vec![&path]).ctx("ingesting folded postings")?;
         let mut done = rocksdb::WriteBatch::default();

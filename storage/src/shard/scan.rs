@@ -311,8 +311,8 @@ impl ShardSnapshot {
         Ok(ColumnScan { snap: self, opts, schema, paths, sources, docs, next_chunk })
     }
 
-    /// Reads the chosen columns of `docs` (those still live) from the row index, one seek per
-    /// document: the access path for selective results.
+    /// Reads the chosen columns of `docs` (those still live) from the row index, with one
+    /// batched point read of the fragments they need: the access path for selective results.
     pub fn fetch(&self, docs: &RoaringBitmap, opts: &ScanOptions) -> Result<RecordBatch> {
         let schema = opts.schema()?;
         let paths = opts.parsed_paths()?;

@@ -68,7 +68,10 @@ impl Shard {
             Ok(w) => w,
             Err(_) => return ops.iter().map(|_| Err(StorageError::Poisoned)).collect(),
         };
-        let mut b = BatchBuilder::new(self, *writer);
+        let Ok(pending) = self.pending.read().map(|p| Arc::clone(&p)) else {
+            return ops.iter().map(|_| Err(StorageError::Poisoned)).collect();
+        };
+        let mut b = BatchBuilder::new(self, *writer, pending);
         let outcomes: Vec<Result<(String, WriteKind)>> = ops.into_iter().map(|op| b.apply_op(op)).collect();
         let ok = outcomes.iter().filter(|o| o.is_ok()).count() as u64;
         let base = seq.fetch_add(ok, Ordering::SeqCst);
@@ -127,9 +130,8 @@ struct BatchBuilder<'a> {
 }
 
 impl<'a> BatchBuilder<'a> {
-    fn new(shard: &'a Shard, state: WriterState) -> Self {
+    fn new(shard: &'a Shard, state: WriterState, pending: Arc<Pending>) -> Self {
         let next_path = shard.paths.read().map(|p| p.names.len() as u32).unwrap_or(0);
-        let pending = shard.pending.read().map(|p| Arc::clone(&p)).unwrap_or_default();
         BatchBuilder {
             shard,
             state,
