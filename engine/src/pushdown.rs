@@ -32,12 +32,7 @@ pub fn to_predicate(filter: &Expr, columns: &[SqlColumn]) -> Option<IndexPredica
     };
     match filter {
         Expr::BinaryExpr(BinaryExpr { left, op: Operator::And, right }) => {
-            let parts: Vec<IndexPredicate> = [left, right].into_iter().filter_map(|e| to_predicate(e, columns)).collect();
-            match parts.len() {
-                0 => None,
-                1 => parts.into_iter().next(),
-                _ => Some(IndexPredicate::And(parts)),
-            }
+            conjunction([left, right].into_iter().filter_map(|e| to_predicate(e, columns)).collect())
         }
         Expr::BinaryExpr(BinaryExpr { left, op: Operator::Or, right }) => {
             Some(IndexPredicate::Or(vec![to_predicate(left, columns)?, to_predicate(right, columns)?]))
@@ -93,6 +88,15 @@ pub fn to_predicate(filter: &Expr, columns: &[SqlColumn]) -> Option<IndexPredica
             Some(IndexPredicate::Prefix { path, prefix: prefix.to_owned() })
         }
         _ => None,
+    }
+}
+
+/// All of `parts` (None when there are none; a single part stands alone).
+pub fn conjunction(mut parts: Vec<IndexPredicate>) -> Option<IndexPredicate> {
+    match parts.len() {
+        0 => None,
+        1 => parts.pop(),
+        _ => Some(IndexPredicate::And(parts)),
     }
 }
 

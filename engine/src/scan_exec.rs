@@ -1,12 +1,14 @@
 //! The physical scan of a collection: one partition per shard, each reading its documents
 //! by the chosen access path (a column scan, or an index lookup followed by a fetch by
 //! document number or a scan of the chunks holding the matches) on a blocking task (a fetch
-//! of a few documents on the query's own task), in Arrow batches. EXPLAIN shows the access path, the index predicate and the estimate.
+//! of a few documents on the query's own task), in Arrow batches. EXPLAIN shows the access
+//! path, the index predicate and the estimate.
 
 use std::fmt;
 use std::sync::Arc;
 
 use arrow_schema::SchemaRef;
+use cairn_storage::shard::Shard;
 use cairn_storage::{Collection, ColumnOutput, ColumnSpec, ScanOptions, ShardSnapshot, ValueType};
 use datafusion::common::stats::Precision;
 use datafusion::common::tree_node::TreeNodeRecursion;
@@ -124,49 +126,53 @@ impl ExecutionPlan for CollectionScanExec {
         let Some(shard) = self.collection.shards().get(partition).cloned() else {
             return internal_err!("no shard {partition} in collection {}", self.name);
         };
-        if let AccessPath::IndexFetch(pred) = &self.choice.path {
-            if self.choice.estimated_rows <= INLINE_FETCH_ROWS {
-                let (columns, schema, pred) = (self.columns.clone(), self.schema.clone(), pred.clone());
-                let batches = futures::stream::once(async move {
-                    let snapshot = shard.snapshot();
-                    let docs = snapshot.lookup(&pred).map_err(to_df)?;
-                    let mut out = Vec::new();
-                    fetch(&snapshot, &docs, &scan_options(&columns, None), &mut |batch| {
-                        out.push(to_sql_batch(batch, &columns, &schema));
-                        Ok(true)
-                    })?;
-                    Ok::<_, DataFusionError>(futures::stream::iter(out))
-                })
-                .try_flatten();
-                return Ok(Box::pin(RecordBatchStreamAdapter::new(self.schema.clone(), batches)));
-            }
+        let (columns, schema, path, limit) = (self.columns.clone(), self.schema.clone(), self.choice.path.clone(), self.limit);
+        if matches!(path, AccessPath::IndexFetch(_)) && self.choice.estimated_rows <= INLINE_FETCH_ROWS {
+            let batches = futures::stream::once(async move {
+                let mut out = Vec::new();
+                read_shard(&shard, &path, &columns, &schema, limit, |batch| {
+                    out.push(Ok(batch));
+                    true
+                })?;
+                Ok::<_, DataFusionError>(futures::stream::iter(out))
+            })
+            .try_flatten();
+            return Ok(Box::pin(RecordBatchStreamAdapter::new(self.schema.clone(), batches)));
         }
         let mut builder = RecordBatchReceiverStreamBuilder::new(self.schema.clone(), 2);
         let tx = builder.tx();
-        let (columns, schema, path, limit) = (self.columns.clone(), self.schema.clone(), self.choice.path.clone(), self.limit);
-        builder.spawn_blocking(move || {
-            let snapshot = shard.snapshot();
-            let mut sent = 0usize;
-            let mut send = |batch: arrow_array::RecordBatch| -> DFResult<bool> {
-                sent += batch.num_rows();
-                let batch = to_sql_batch(batch, &columns, &schema)?;
-                // Stop once the consumer is gone (LIMIT reached, query cancelled) or enough rows went out.
-                Ok(tx.blocking_send(Ok(batch)).is_ok() && limit.is_none_or(|l| sent < l))
-            };
-            let opts = scan_options(&columns, None);
-            match path {
-                AccessPath::ColumnScan => scan(&snapshot, &opts, &mut send),
-                AccessPath::IndexScan(pred) => {
-                    let docs = snapshot.lookup(&pred).map_err(to_df)?;
-                    scan(&snapshot, &scan_options(&columns, Some(docs)), &mut send)
-                }
-                AccessPath::IndexFetch(pred) => {
-                    let docs = snapshot.lookup(&pred).map_err(to_df)?;
-                    fetch(&snapshot, &docs, &opts, &mut send)
-                }
-            }
-        });
+        // Stops once the consumer is gone (LIMIT reached, query cancelled).
+        builder.spawn_blocking(move || read_shard(&shard, &path, &columns, &schema, limit, |batch| tx.blocking_send(Ok(batch)).is_ok()));
         Ok(builder.build())
+    }
+}
+
+/// Reads one shard's documents by `path`, handing SQL batches to `send` until it returns false
+/// or `limit` rows went out.
+fn read_shard(
+    shard: &Arc<Shard>,
+    path: &AccessPath,
+    columns: &[SqlColumn],
+    schema: &SchemaRef,
+    limit: Option<usize>,
+    mut send: impl FnMut(arrow_array::RecordBatch) -> bool,
+) -> DFResult<()> {
+    let snapshot = shard.snapshot();
+    let mut sent = 0usize;
+    let mut send = |batch: arrow_array::RecordBatch| -> DFResult<bool> {
+        sent += batch.num_rows();
+        Ok(send(to_sql_batch(batch, columns, schema)?) && limit.is_none_or(|l| sent < l))
+    };
+    match path {
+        AccessPath::ColumnScan => scan(&snapshot, &scan_options(columns, None), &mut send),
+        AccessPath::IndexScan(pred) => {
+            let docs = snapshot.lookup(pred).map_err(to_df)?;
+            scan(&snapshot, &scan_options(columns, Some(docs)), &mut send)
+        }
+        AccessPath::IndexFetch(pred) => {
+            let docs = snapshot.lookup(pred).map_err(to_df)?;
+            fetch(&snapshot, &docs, &scan_options(columns, None), &mut send)
+        }
     }
 }
 

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use arrow_schema::SchemaRef;
 use async_trait::async_trait;
-use cairn_storage::{Collection, CollectionStats, IndexPredicate};
+use cairn_storage::{Collection, CollectionStats};
 use datafusion::catalog::{Session, TableProvider};
 use datafusion::datasource::TableType;
 use datafusion::error::Result as DFResult;
@@ -18,7 +18,7 @@ use datafusion::physical_plan::ExecutionPlan;
 
 use crate::access::{choose, QueryHint};
 use crate::error::to_df;
-use crate::pushdown::to_predicate;
+use crate::pushdown::{conjunction, to_predicate};
 use crate::scan_exec::CollectionScanExec;
 use crate::schema::{self, ColumnKind, SqlColumn};
 
@@ -115,12 +115,7 @@ impl TableProvider for CollectionTable {
         let indices: Vec<usize> = projection.cloned().unwrap_or_else(|| (0..self.columns.len()).collect());
         let columns: Vec<SqlColumn> = indices.iter().map(|i| self.columns[*i].clone()).collect();
         let schema = Arc::new(self.schema.project(&indices)?);
-        let predicates: Vec<IndexPredicate> = filters.iter().filter_map(|f| to_predicate(f, &self.columns)).collect();
-        let predicate = match predicates.len() {
-            0 => None,
-            1 => predicates.into_iter().next(),
-            _ => Some(IndexPredicate::And(predicates)),
-        };
+        let predicate = conjunction(filters.iter().filter_map(|f| to_predicate(f, &self.columns)).collect());
         let hint = state.config().get_extension::<QueryHint>().map(|h| h.0);
         let choice = choose(&self.collection, &self.stats, predicate, columns.len(), hint).map_err(to_df)?;
         // With an index path the filters are applied again above the scan; a column scan's limit

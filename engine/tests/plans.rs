@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use arrow_array::{Array, StringArray};
 use cairn_engine::{Engine, Output};
+use cairn_storage::synth::SplitMix;
 use cairn_storage::{CollectionConfig, Store, StoreOptions, Value, WriteOp};
 
 /// An engine over a fresh store, the store, and the directory keeping it alive.
@@ -58,27 +59,11 @@ async fn nested_paths_are_read_as_their_own_columns() {
     assert!(scan_line(&plan).contains("projection=[commit, $.commit.record.text]"), "{plan}");
 }
 
-/// A small deterministic generator (xorshift), so failures reproduce.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
 /// A collection of random documents: a user per document (a few hundred users), a kind, a
 /// number that is sometimes a string or missing, nested fields, and an array of tags.
 fn random_events(store: &Store, docs: u64, seed: u64) {
     let coll = store.create_collection("commons", "ev", CollectionConfig { shards: 2, ..Default::default() }).expect("create");
-    let mut rng = Rng(seed);
+    let mut rng = SplitMix::new(seed);
     let mut ops = Vec::new();
     for i in 0..docs {
         let n = match rng.below(10) {
@@ -155,7 +140,7 @@ async fn selective_filters_use_the_index_and_full_aggregations_scan_columns() {
 async fn index_paths_answer_like_a_forced_column_scan() {
     let (engine, store, _dir) = engine_and_store();
     random_events(&store, 6_000, 11);
-    let mut rng = Rng(99);
+    let mut rng = SplitMix::new(99);
     for _ in 0..40 {
         let u = rng.below(300);
         let k = rng.below(100);

@@ -182,8 +182,8 @@ impl Shard {
         if let Some(t) = thread.take() {
             let _ = t.join();
         }
-        if let Ok(mut published) = self.pending.write() {
-            *published = Arc::new(published.freeze());
+        if self.freeze_pending().is_err() {
+            return;
         }
         let shard = Arc::clone(self);
         // A failed fold leaves its runs frozen; the next fold retries them.
@@ -195,6 +195,13 @@ impl Shard {
                 let _ = self.fold_frozen();
             }
         }
+    }
+
+    /// Freezes every active pending run for the next fold.
+    fn freeze_pending(&self) -> Result<()> {
+        let mut published = self.pending.write().map_err(poisoned)?;
+        *published = Arc::new(published.freeze());
+        Ok(())
     }
 
     /// Waits for a background fold, if one is running.
@@ -273,9 +280,7 @@ impl Shard {
         {
             let _writer = self.writer.lock().map_err(poisoned)?;
             self.wait_for_fold();
-            let mut published = self.pending.write().map_err(poisoned)?;
-            *published = Arc::new(published.freeze());
-            drop(published);
+            self.freeze_pending()?;
             self.fold_frozen()?;
         }
         for name in cf::ALL {

@@ -326,40 +326,37 @@ impl ShardSnapshot {
                 fields.and_then(|f| Some((*f.first()?, f[1..].to_vec())))
             })
             .collect();
-        // The top-level fragments to read; `_id` first: every live document has it, so a
-        // document without it is skipped.
-        let mut tops: Vec<&str> = steps.iter().flatten().map(|(top, _)| *top).filter(|t| *t != ID_FIELD).collect();
+        // The top-level fragments to read, in key order; `_id` among them: every live document
+        // has it, so a document without it is skipped.
+        let mut tops: Vec<&str> = steps.iter().flatten().map(|(top, _)| *top).chain([ID_FIELD]).collect();
         tops.sort_unstable();
         tops.dedup();
-        tops.insert(0, ID_FIELD);
-        // One batched point read of every (document, fragment) key, in key order.
+        let slot = |field: &str| tops.iter().position(|t| *t == field);
+        let id_slot = slot(ID_FIELD).unwrap_or_default();
+        // Per column: which fragment holds it and the fields below that fragment's top.
+        let reads: Vec<Option<(usize, &[&str])>> =
+            steps.iter().map(|s| s.as_ref().and_then(|(top, below)| Some((slot(top)?, below.as_slice())))).collect();
+        // One batched point read of every (document, fragment) key: documents ascend and
+        // fragments are sorted, so the keys are in key order.
         let keys: Vec<Vec<u8>> = docs.iter().flat_map(|doc| tops.iter().map(move |t| keys::row_key(doc, t))).collect();
-        let mut sorted: Vec<usize> = (0..keys.len()).collect();
-        sorted.sort_by(|a, b| keys[*a].cmp(&keys[*b]));
-        let read = self.shard().db.batched_multi_get_cf_opt(
-            self.shard().cf(cf::ROWS),
-            sorted.iter().map(|i| keys[*i].as_slice()),
-            true,
-            &self.read_options(),
-        );
-        let mut fragments: Vec<Option<rocksdb::DBPinnableSlice>> = (0..keys.len()).map(|_| None).collect();
-        for (i, r) in sorted.into_iter().zip(read) {
-            fragments[i] = r.ctx("reading row fragments")?;
-        }
+        let fragments = self
+            .shard()
+            .db
+            .batched_multi_get_cf_opt(self.shard().cf(cf::ROWS), keys.iter().map(Vec::as_slice), true, &self.read_options())
+            .into_iter()
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .ctx("reading row fragments")?;
         let n = docs.len() as usize;
         let mut cols: Vec<Assembler> = opts.columns.iter().map(|c| Assembler::new(c.output, n)).collect();
         let mut live = Vec::with_capacity(n);
         for (doc, frags) in docs.iter().zip(fragments.chunks(tops.len())) {
-            if frags[0].is_none() {
+            if frags[id_slot].is_none() {
                 continue;
             }
             live.push(doc);
-            for (a, step) in cols.iter_mut().zip(&steps) {
-                let value = match step {
-                    Some((top, below)) => match tops.iter().position(|t| t == top).and_then(|i| frags[i].as_deref()) {
-                        Some(bytes) => decode_path(bytes, below)?,
-                        None => None,
-                    },
+            for (a, read) in cols.iter_mut().zip(&reads) {
+                let value = match read.and_then(|(i, below)| Some((frags[i].as_deref()?, below))) {
+                    Some((bytes, below)) => decode_path(bytes, below)?,
                     None => None,
                 };
                 a.push_value(value.as_ref());
