@@ -112,6 +112,16 @@ impl<'a> ChunkView<'a> {
         }
     }
 
+    /// The (n+1) little-endian u32 offsets and the data of a uniformly string or bytes chunk.
+    pub fn var_parts(&self) -> Option<(&'a [u8], &'a [u8])> {
+        match self.uniform_type()? {
+            ValueType::String | ValueType::Bytes => {}
+            _ => return None,
+        }
+        let split = 4 * (self.n + 1);
+        (self.payload.len() >= split).then(|| self.payload.split_at(split))
+    }
+
     /// The bytes of entry `i` of a string/bytes chunk.
     pub fn var_bytes(&self, i: usize) -> Result<&'a [u8]> {
         let at = |k: usize| -> Result<usize> {

@@ -1,6 +1,7 @@
 //! A shard: one RocksDB instance holding the converged index (row, column, search and range
 //! index families plus metadata) for the documents of a set of microshards.
 
+mod assemble;
 mod lookup;
 mod options;
 mod read;

@@ -4,21 +4,18 @@
 
 use std::sync::Arc;
 
-use arrow_array::builder::{BinaryBuilder, BooleanBuilder, LargeBinaryBuilder, StringBuilder};
-use arrow_array::types::{Date32Type, Float64Type, Int64Type, Time64MicrosecondType, TimestampMicrosecondType};
-use arrow_array::{ArrayRef, PrimitiveArray, RecordBatch, UInt32Array};
-use arrow_buffer::{Buffer, NullBufferBuilder, ScalarBuffer};
+use arrow_array::{ArrayRef, RecordBatch, UInt32Array};
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use roaring::RoaringBitmap;
 
+use super::assemble::{fill_from_chunk, Assembler};
 use super::ShardSnapshot;
 use crate::document::ID_FIELD;
 use crate::error::{Result, RocksContext, StorageError};
 use crate::index::column::{chunk_of, ChunkView, CHUNK_BITS};
 use crate::index::keys::{self, cf};
 use crate::path::{FieldPath, Segment};
-use crate::value::codec::{decode_path, encode_value};
-use crate::value::keycode::{encode_key_into, encode_str_into};
+use crate::value::codec::decode_path;
 use crate::value::{Value, ValueType};
 
 /// How a column's values come out.
@@ -108,152 +105,6 @@ pub fn arrow_type(output: ColumnOutput) -> Result<DataType> {
                 )))
             }
         },
-    })
-}
-
-/// Accumulates one column's values for a batch.
-enum Assembler {
-    Fixed { t: ValueType, vals: Vec<u64>, nulls: NullBufferBuilder },
-    Bool(BooleanBuilder),
-    Str(StringBuilder),
-    Bin { t: Option<ValueType>, b: BinaryBuilder },
-    Key(LargeBinaryBuilder, Vec<u8>),
-}
-
-impl Assembler {
-    fn new(output: ColumnOutput, cap: usize) -> Assembler {
-        match output {
-            ColumnOutput::Encoded => Assembler::Bin { t: None, b: BinaryBuilder::with_capacity(cap, cap * 8) },
-            ColumnOutput::Key => Assembler::Key(LargeBinaryBuilder::with_capacity(cap, cap * 8), Vec::new()),
-            ColumnOutput::Typed(ValueType::Bool) => Assembler::Bool(BooleanBuilder::with_capacity(cap)),
-            ColumnOutput::Typed(ValueType::String) => Assembler::Str(StringBuilder::with_capacity(cap, cap * 16)),
-            ColumnOutput::Typed(ValueType::Bytes) => {
-                Assembler::Bin { t: Some(ValueType::Bytes), b: BinaryBuilder::with_capacity(cap, cap * 8) }
-            }
-            ColumnOutput::Typed(t) => Assembler::Fixed { t, vals: Vec::with_capacity(cap), nulls: NullBufferBuilder::new(cap) },
-        }
-    }
-
-    fn push_null(&mut self) {
-        match self {
-            Assembler::Fixed { vals, nulls, .. } => {
-                vals.push(0);
-                nulls.append_null();
-            }
-            Assembler::Bool(b) => b.append_null(),
-            Assembler::Str(b) => b.append_null(),
-            Assembler::Bin { b, .. } => b.append_null(),
-            Assembler::Key(b, _) => b.append_null(),
-        }
-    }
-
-    fn push_value(&mut self, v: Option<&Value>) {
-        let Some(v) = v else { return self.push_null() };
-        match (&mut *self, v) {
-            (Assembler::Bin { t: None, b }, v) => {
-                let mut enc = Vec::new();
-                encode_value(v, &mut enc);
-                b.append_value(enc);
-            }
-            (Assembler::Bin { t: Some(_), b }, Value::Bytes(x)) => b.append_value(x),
-            (Assembler::Key(b, scratch), v) => {
-                scratch.clear();
-                encode_key_into(v, scratch);
-                b.append_value(&scratch[..]);
-            }
-            (Assembler::Bool(b), Value::Bool(x)) => b.append_value(*x),
-            (Assembler::Str(b), Value::String(s)) => b.append_value(s),
-            (Assembler::Fixed { t, vals, nulls }, v) => match fixed_bits(*t, v) {
-                Some(bits) => {
-                    vals.push(bits);
-                    nulls.append_non_null();
-                }
-                None => {
-                    vals.push(0);
-                    nulls.append_null();
-                }
-            },
-            _ => self.push_null(),
-        }
-    }
-
-    /// Pushes entry `i` of a chunk.
-    fn push_entry(&mut self, chunk: &ChunkView, i: usize) -> Result<()> {
-        match self {
-            Assembler::Bin { t: None, b } => {
-                let mut enc = Vec::new();
-                chunk.codec_bytes(i, &mut enc)?;
-                b.append_value(enc);
-            }
-            Assembler::Key(b, scratch) if chunk.uniform_type() == Some(ValueType::String) => {
-                scratch.clear();
-                encode_str_into(chunk.var_bytes(i)?, scratch);
-                b.append_value(&scratch[..]);
-            }
-            Assembler::Str(b) if chunk.uniform_type() == Some(ValueType::String) => {
-                let s =
-                    std::str::from_utf8(chunk.var_bytes(i)?).map_err(|_| crate::error::corrupt("column chunk", "bad UTF-8"))?;
-                b.append_value(s);
-            }
-            _ => self.push_value(Some(&chunk.value(i)?)),
-        }
-        Ok(())
-    }
-
-    /// Appends a whole run of fixed-width values (the chunk's entries are exactly the rows).
-    fn extend_fixed(&mut self, bytes: &[u8]) -> bool {
-        if let Assembler::Fixed { vals, nulls, .. } = self {
-            vals.extend(bytes.chunks_exact(8).map(|c| u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]])));
-            nulls.append_n_non_nulls(bytes.len() / 8);
-            true
-        } else {
-            false
-        }
-    }
-
-    fn finish(self) -> ArrayRef {
-        match self {
-            Assembler::Fixed { t, vals, mut nulls } => {
-                let nulls = nulls.finish();
-                let buf = Buffer::from_vec(vals);
-                let len = buf.len() / 8;
-                match t {
-                    ValueType::Float => Arc::new(PrimitiveArray::<Float64Type>::new(ScalarBuffer::new(buf, 0, len), nulls)),
-                    ValueType::Date => {
-                        let days: Vec<i32> = ScalarBuffer::<i64>::new(buf, 0, len).iter().map(|d| *d as i32).collect();
-                        Arc::new(PrimitiveArray::<Date32Type>::new(days.into(), nulls))
-                    }
-                    ValueType::Time => {
-                        Arc::new(PrimitiveArray::<Time64MicrosecondType>::new(ScalarBuffer::new(buf, 0, len), nulls))
-                    }
-                    ValueType::DateTime => {
-                        Arc::new(PrimitiveArray::<TimestampMicrosecondType>::new(ScalarBuffer::new(buf, 0, len), nulls))
-                    }
-                    ValueType::Timestamp => Arc::new(
-                        PrimitiveArray::<TimestampMicrosecondType>::new(ScalarBuffer::new(buf, 0, len), nulls)
-                            .with_timezone("UTC"),
-                    ),
-                    _ => Arc::new(PrimitiveArray::<Int64Type>::new(ScalarBuffer::new(buf, 0, len), nulls)),
-                }
-            }
-            Assembler::Bool(mut b) => Arc::new(b.finish()),
-            Assembler::Str(mut b) => Arc::new(b.finish()),
-            Assembler::Bin { mut b, .. } => Arc::new(b.finish()),
-            Assembler::Key(mut b, _) => Arc::new(b.finish()),
-        }
-    }
-}
-
-/// The 8-byte image of a fixed-width value of type `t`, if `v` has that type.
-fn fixed_bits(t: ValueType, v: &Value) -> Option<u64> {
-    Some(match (t, v) {
-        (ValueType::Int, Value::Int(i)) => *i as u64,
-        (ValueType::Float, Value::Float(f)) => f.to_bits(),
-        (ValueType::Date, Value::Date(d)) => *d as i64 as u64,
-        (ValueType::Time, Value::Time(x))
-        | (ValueType::DateTime, Value::DateTime(x))
-        | (ValueType::Timestamp, Value::Timestamp(x)) => *x as u64,
-        _ => return None,
     })
 }
 
@@ -371,7 +222,9 @@ fn finish_batch(schema: SchemaRef, doc_numbers: Option<Vec<u32>>, cols: Vec<Asse
     if let Some(d) = doc_numbers {
         arrays.push(Arc::new(UInt32Array::from(d)));
     }
-    arrays.extend(cols.into_iter().map(Assembler::finish));
+    for c in cols {
+        arrays.push(c.finish()?);
+    }
     Ok(RecordBatch::try_new(schema, arrays)?)
 }
 
@@ -415,33 +268,6 @@ impl ColumnScan<'_> {
         }
         finish_batch(Arc::clone(&self.schema), self.opts.with_doc_number.then_some(rows), cols)
     }
-}
-
-/// Fills one column for `rows` (document numbers of one chunk) from the chunk, if any.
-fn fill_from_chunk(a: &mut Assembler, view: Option<&ChunkView>, rows: &[u32], rows_le: &[u8]) -> Result<()> {
-    let Some(view) = view else {
-        rows.iter().for_each(|_| a.push_null());
-        return Ok(());
-    };
-    // Dense fast path: the chunk holds exactly these rows, all fixed-width of the wanted type.
-    if let (Assembler::Fixed { t, .. }, Some(bytes)) = (&*a, view.fixed_values()) {
-        if view.uniform_type() == Some(*t) && view.len() == rows.len() && view.offsets_le() == rows_le && a.extend_fixed(bytes) {
-            return Ok(());
-        }
-    }
-    let mut e = 0;
-    for d in rows {
-        let off = (*d & ((1 << CHUNK_BITS) - 1)) as u16;
-        while e < view.len() && view.offset(e) < off {
-            e += 1;
-        }
-        if e < view.len() && view.offset(e) == off {
-            a.push_entry(view, e)?;
-        } else {
-            a.push_null();
-        }
-    }
-    Ok(())
 }
 
 impl Iterator for ColumnScan<'_> {
