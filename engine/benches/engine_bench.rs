@@ -8,7 +8,8 @@
 //! skips the peers; `CAIRN_BENCH_COMPACT=0` queries Cairn's shards without compacting them
 //! first (by default they are compacted, as chDB's table is optimized); `CAIRN_BENCH_ONLY`
 //! runs only the queries whose name contains it; `CAIRN_BENCH_REPS` sets the repetitions of
-//! the fast queries (default 200); `CAIRN_BENCH_EXPLAIN=1` prints each query's plans. Under `cargo test --benches` it runs a small smoke version
+//! the fast queries (default 200) and `CAIRN_BENCH_SLOW_REPS` of the others (default 5);
+//! `CAIRN_BENCH_EXPLAIN=1` prints each query's plans. Under `cargo test --benches` it runs a small smoke version
 //! without peers.
 
 use std::io::Write;
@@ -123,7 +124,7 @@ fn main() {
     let quick = !std::env::args().any(|a| a == "--bench");
     let docs = env_or("CAIRN_BENCH_DOCS", if quick { 5_000 } else { 1_000_000 });
     let peers = !quick && env_or("CAIRN_BENCH_PEERS", 1) == 1;
-    let (reps_fast, reps_slow) = if quick { (2, 1) } else { (env_or("CAIRN_BENCH_REPS", 200) as usize, 5) };
+    let (reps_fast, reps_slow) = if quick { (2, 1) } else { (env_or("CAIRN_BENCH_REPS", 200) as usize, env_or("CAIRN_BENCH_SLOW_REPS", 5) as usize) };
     let only = std::env::var("CAIRN_BENCH_ONLY").unwrap_or_default();
     let explain = env_or("CAIRN_BENCH_EXPLAIN", 0) == 1;
     let dir = tempfile::tempdir().expect("temp dir");

@@ -153,12 +153,13 @@ pub fn describe(p: &IndexPredicate) -> String {
 }
 
 /// Chooses how to read `columns` columns of `collection` (whose statistics are `stats`) under
-/// `predicate` (if the filters gave one).
+/// `predicate` (if the filters gave one); a column scan reads `scan_columns` (the columns plus
+/// those of the filters it must apply itself).
 pub fn choose(
     collection: &Collection,
     stats: &CollectionStats,
     predicate: Option<IndexPredicate>,
-    columns: usize,
+    (columns, scan_columns): (usize, usize),
     hint: Option<Hint>,
 ) -> Result<Choice> {
     let total = stats.doc_count;
@@ -167,7 +168,7 @@ pub fn choose(
     };
     let estimate = estimate(&collection.snapshot(), stats, &pred)?.min(total);
     let (lookups, k, n, cols) = (lookups(&pred) as f64, estimate as f64, total as f64, columns.max(1) as f64);
-    let scan = n * cols;
+    let scan = n * scan_columns.max(1) as f64;
     let fetch = lookups * LOOKUP_COST + k * FETCH_COST;
     let chunks = (n / CHUNK_DOCS).ceil().min(k);
     let chunk_scan = lookups * LOOKUP_COST + (chunks * CHUNK_DOCS).min(n) * cols;

@@ -28,6 +28,7 @@ use crate::dml::{plan_delete, plan_update, selected, DmlPlan};
 use crate::error::{EngineError, Result};
 use crate::schema::columns;
 use crate::functions::{self, Kind};
+use crate::index_count::IndexGroupCount;
 use crate::json_docs::JsonDocs;
 use crate::nested::NestedColumns;
 use crate::planner::{CairnPlanner, CairnTypes};
@@ -76,6 +77,7 @@ impl Engine {
             .with_expr_planners(planners)
             .with_type_planner(Arc::new(CairnTypes))
             .with_optimizer_rules(optimizer_rules())
+            .with_physical_optimizer_rule(Arc::new(IndexGroupCount))
             .build();
         for f in functions::all() {
             // Registering a new name replaces nothing; the result is the previous function.

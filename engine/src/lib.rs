@@ -18,6 +18,7 @@ pub mod dml;
 pub mod engine;
 pub mod error;
 pub mod functions;
+pub mod index_count;
 pub mod json_docs;
 pub mod nested;
 pub mod planner;

@@ -5,7 +5,7 @@
 
 use std::ops::Bound;
 
-use cairn_storage::{IndexPredicate, Value};
+use cairn_storage::{IndexPredicate, Value, ValueType};
 use datafusion::common::ScalarValue;
 use datafusion::logical_expr::expr::{Between, BinaryExpr, InList, Like, ScalarFunction};
 use datafusion::logical_expr::{Expr, Operator};
@@ -88,6 +88,36 @@ pub fn to_predicate(filter: &Expr, columns: &[SqlColumn]) -> Option<IndexPredica
             Some(IndexPredicate::Prefix { path, prefix: prefix.to_owned() })
         }
         _ => None,
+    }
+}
+
+/// True when the index answers `filter` exactly, so the scan can apply it without DataFusion
+/// checking it again: equalities and IN lists (and disjunctions of them) of a typed string,
+/// bool or int column with literals of its type. Both sides agree on these for every
+/// document: a typed column reads values of other types as null, and the index matches
+/// only values equal under the same strict typing.
+pub fn is_exact(filter: &Expr, columns: &[SqlColumn]) -> bool {
+    let typed = |e: &Expr| -> Option<ValueType> {
+        let Expr::Column(c) = e else { return None };
+        match columns.iter().find(|sc| sc.name == c.name)?.kind {
+            ColumnKind::Typed(t @ (ValueType::String | ValueType::Bool | ValueType::Int)) => Some(t),
+            _ => None,
+        }
+    };
+    let of_type = |e: &Expr, t: ValueType| literal(e).is_some_and(|v| v.value_type() == t);
+    match filter {
+        Expr::BinaryExpr(BinaryExpr { left, op: Operator::And | Operator::Or, right }) => {
+            is_exact(left, columns) && is_exact(right, columns)
+        }
+        Expr::BinaryExpr(BinaryExpr { left, op: Operator::Eq, right }) => match (typed(left), typed(right)) {
+            (Some(t), None) => of_type(right, t),
+            (None, Some(t)) => of_type(left, t),
+            _ => false,
+        },
+        Expr::InList(InList { expr, list, negated: false }) => {
+            typed(expr).is_some_and(|t| list.iter().all(|e| of_type(e, t)))
+        }
+        _ => false,
     }
 }
 

@@ -1,13 +1,18 @@
 //! The physical scan of a collection: one partition per shard, each reading its documents
 //! by the chosen access path (a column scan, or an index lookup followed by a fetch by
 //! document number or a scan of the chunks holding the matches) on a blocking task (a fetch
-//! of a few documents on the query's own task), in Arrow batches. EXPLAIN shows the access
-//! path, the index predicate and the estimate.
+//! of a few documents on the query's own task), in Arrow batches. Filters the index answers
+//! exactly are applied by the scan (by the index, or evaluated over the column scan's
+//! batches), not again above it. EXPLAIN shows the access path, the index predicate and the
+//! estimate.
 
 use std::fmt;
 use std::sync::Arc;
 
+use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
+use datafusion::arrow::compute::filter_record_batch;
+use datafusion::common::cast::as_boolean_array;
 use cairn_storage::shard::Shard;
 use cairn_storage::{Collection, ColumnOutput, ColumnSpec, ScanOptions, ShardSnapshot, ValueType};
 use datafusion::common::stats::Precision;
@@ -24,7 +29,8 @@ use roaring::RoaringBitmap;
 use crate::access::{AccessPath, Choice};
 use crate::convert::to_sql_batch;
 use crate::error::to_df;
-use crate::schema::SqlColumn;
+use crate::index_count::GroupedCount;
+use crate::schema::{ColumnKind, SqlColumn};
 
 /// Documents fetched per batch on the index-fetch path.
 const FETCH_BATCH: u64 = 4096;
@@ -33,6 +39,18 @@ const FETCH_BATCH: u64 = 4096;
 /// a round trip through the blocking pool costs more than the reads.
 const INLINE_FETCH_ROWS: u64 = 256;
 
+/// Filters a column scan applies itself (those the index answers exactly, which DataFusion
+/// does not check again).
+#[derive(Debug, Clone)]
+pub struct ScanFilter {
+    /// The columns read: the scan's own first, then those only the filter needs.
+    pub columns: Vec<SqlColumn>,
+    /// The SQL schema of those columns.
+    pub schema: SchemaRef,
+    /// The filter over that schema.
+    pub predicate: Arc<dyn PhysicalExpr>,
+}
+
 /// Scans one collection.
 pub struct CollectionScanExec {
     collection: Arc<Collection>,
@@ -40,18 +58,21 @@ pub struct CollectionScanExec {
     columns: Vec<SqlColumn>,
     schema: SchemaRef,
     choice: Choice,
+    filter: Option<ScanFilter>,
     limit: Option<usize>,
     properties: Arc<PlanProperties>,
 }
 
 impl CollectionScanExec {
-    /// A scan of `columns` of `collection` (named `name`) by `choice`, producing `schema`.
+    /// A scan of `columns` of `collection` (named `name`) by `choice`, producing `schema`,
+    /// applying `filter` (on a column scan) and stopping after `limit` rows.
     pub fn new(
         collection: Arc<Collection>,
         name: &str,
         columns: Vec<SqlColumn>,
         schema: SchemaRef,
         choice: Choice,
+        filter: Option<ScanFilter>,
         limit: Option<usize>,
     ) -> CollectionScanExec {
         let properties = Arc::new(PlanProperties::new(
@@ -60,7 +81,27 @@ impl CollectionScanExec {
             EmissionType::Incremental,
             Boundedness::Bounded,
         ));
-        CollectionScanExec { collection, name: name.to_owned(), columns, schema, choice, limit, properties }
+        CollectionScanExec { collection, name: name.to_owned(), columns, schema, choice, filter, limit, properties }
+    }
+}
+
+impl CollectionScanExec {
+    /// What an index count grouped by this scan's column reads, when the scan reads one typed
+    /// bool, int or string column and nothing but the index filters its documents (no filter
+    /// of its own, no limit).
+    pub fn grouped_count(&self) -> Option<GroupedCount> {
+        let [column] = self.columns.as_slice() else { return None };
+        let ColumnKind::Typed(t @ (ValueType::Bool | ValueType::Int | ValueType::String)) = column.kind else { return None };
+        if self.filter.is_some() || self.limit.is_some() {
+            return None;
+        }
+        Some(GroupedCount {
+            collection: self.collection.clone(),
+            name: self.name.clone(),
+            path: column.path.clone(),
+            value_type: t,
+            predicate: self.choice.path.predicate().cloned(),
+        })
     }
 }
 
@@ -74,6 +115,9 @@ impl DisplayAs for CollectionScanExec {
     fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
         let names: Vec<&str> = self.columns.iter().map(|c| c.name.as_str()).collect();
         write!(f, "CollectionScanExec: collection={} {} projection=[{}]", self.name, self.choice, names.join(", "))?;
+        if let Some(filter) = &self.filter {
+            write!(f, " filter=[{}]", filter.predicate)?;
+        }
         if let Some(l) = self.limit {
             write!(f, " limit={l}")?;
         }
@@ -112,10 +156,10 @@ impl ExecutionPlan for CollectionScanExec {
     fn partition_statistics(&self, partition: Option<usize>) -> DFResult<Arc<Statistics>> {
         let mut stats = Statistics::new_unknown(&self.schema);
         if partition.is_none() {
-            // A column scan returns every live document (filters apply above it): an exact count.
+            // An unfiltered column scan returns every live document: an exact count.
             let cap = |rows: u64| self.limit.map_or(rows as usize, |l| (rows as usize).min(l));
             stats.num_rows = match self.choice.path {
-                AccessPath::ColumnScan => Precision::Exact(cap(self.choice.total_rows)),
+                AccessPath::ColumnScan if self.filter.is_none() => Precision::Exact(cap(self.choice.total_rows)),
                 _ => Precision::Inexact(cap(self.choice.estimated_rows)),
             };
         }
@@ -126,11 +170,17 @@ impl ExecutionPlan for CollectionScanExec {
         let Some(shard) = self.collection.shards().get(partition).cloned() else {
             return internal_err!("no shard {partition} in collection {}", self.name);
         };
-        let (columns, schema, path, limit) = (self.columns.clone(), self.schema.clone(), self.choice.path.clone(), self.limit);
-        if matches!(path, AccessPath::IndexFetch(_)) && self.choice.estimated_rows <= INLINE_FETCH_ROWS {
+        let read = Read {
+            path: self.choice.path.clone(),
+            columns: self.columns.clone(),
+            schema: self.schema.clone(),
+            filter: self.filter.clone(),
+            limit: self.limit,
+        };
+        if matches!(read.path, AccessPath::IndexFetch(_)) && self.choice.estimated_rows <= INLINE_FETCH_ROWS {
             let batches = futures::stream::once(async move {
                 let mut out = Vec::new();
-                read_shard(&shard, &path, &columns, &schema, limit, |batch| {
+                read_shard(&shard, &read, |batch| {
                     out.push(Ok(batch));
                     true
                 })?;
@@ -142,36 +192,47 @@ impl ExecutionPlan for CollectionScanExec {
         let mut builder = RecordBatchReceiverStreamBuilder::new(self.schema.clone(), 2);
         let tx = builder.tx();
         // Stops once the consumer is gone (LIMIT reached, query cancelled).
-        builder.spawn_blocking(move || read_shard(&shard, &path, &columns, &schema, limit, |batch| tx.blocking_send(Ok(batch)).is_ok()));
+        builder.spawn_blocking(move || read_shard(&shard, &read, |batch| tx.blocking_send(Ok(batch)).is_ok()));
         Ok(builder.build())
     }
 }
 
-/// Reads one shard's documents by `path`, handing SQL batches to `send` until it returns false
-/// or `limit` rows went out.
-fn read_shard(
-    shard: &Arc<Shard>,
-    path: &AccessPath,
-    columns: &[SqlColumn],
-    schema: &SchemaRef,
+/// What one partition reads.
+struct Read {
+    path: AccessPath,
+    columns: Vec<SqlColumn>,
+    schema: SchemaRef,
+    filter: Option<ScanFilter>,
     limit: Option<usize>,
-    mut send: impl FnMut(arrow_array::RecordBatch) -> bool,
-) -> DFResult<()> {
+}
+
+/// Reads one shard's documents as `read` says, handing SQL batches to `send` until it returns
+/// false or the limit's rows went out.
+fn read_shard(shard: &Arc<Shard>, read: &Read, mut send: impl FnMut(RecordBatch) -> bool) -> DFResult<()> {
     let snapshot = shard.snapshot();
     let mut sent = 0usize;
-    let mut send = |batch: arrow_array::RecordBatch| -> DFResult<bool> {
+    let mut send = |batch: RecordBatch| -> DFResult<bool> {
         sent += batch.num_rows();
-        Ok(send(to_sql_batch(batch, columns, schema)?) && limit.is_none_or(|l| sent < l))
+        Ok(send(batch) && read.limit.is_none_or(|l| sent < l))
     };
-    match path {
-        AccessPath::ColumnScan => scan(&snapshot, &scan_options(columns, None), &mut send),
-        AccessPath::IndexScan(pred) => {
-            let docs = snapshot.lookup(pred).map_err(to_df)?;
-            scan(&snapshot, &scan_options(columns, Some(docs)), &mut send)
+    let (columns, schema) = (&read.columns, &read.schema);
+    match (&read.path, &read.filter) {
+        (AccessPath::ColumnScan, None) => {
+            scan(&snapshot, &scan_options(columns, None), &mut |b| send(to_sql_batch(b, columns, schema)?))
         }
-        AccessPath::IndexFetch(pred) => {
+        (AccessPath::ColumnScan, Some(f)) => scan(&snapshot, &scan_options(&f.columns, None), &mut |b| {
+            let batch = to_sql_batch(b, &f.columns, &f.schema)?;
+            let mask = f.predicate.evaluate(&batch)?.into_array(batch.num_rows())?;
+            let kept = filter_record_batch(&batch, as_boolean_array(&mask)?)?;
+            send(kept.project(&(0..columns.len()).collect::<Vec<_>>())?)
+        }),
+        (AccessPath::IndexScan(pred), _) => {
             let docs = snapshot.lookup(pred).map_err(to_df)?;
-            fetch(&snapshot, &docs, &scan_options(columns, None), &mut send)
+            scan(&snapshot, &scan_options(columns, Some(docs)), &mut |b| send(to_sql_batch(b, columns, schema)?))
+        }
+        (AccessPath::IndexFetch(pred), _) => {
+            let docs = snapshot.lookup(pred).map_err(to_df)?;
+            fetch(&snapshot, &docs, &scan_options(columns, None), &mut |b| send(to_sql_batch(b, columns, schema)?))
         }
     }
 }
@@ -190,7 +251,7 @@ fn scan_options(columns: &[SqlColumn], docs: Option<RoaringBitmap>) -> ScanOptio
 fn scan(
     snapshot: &ShardSnapshot,
     opts: &ScanOptions,
-    send: &mut impl FnMut(arrow_array::RecordBatch) -> DFResult<bool>,
+    send: &mut impl FnMut(RecordBatch) -> DFResult<bool>,
 ) -> DFResult<()> {
     for batch in snapshot.scan(opts).map_err(to_df)? {
         if !send(batch.map_err(to_df)?)? {
@@ -204,7 +265,7 @@ fn fetch(
     snapshot: &ShardSnapshot,
     docs: &RoaringBitmap,
     opts: &ScanOptions,
-    send: &mut impl FnMut(arrow_array::RecordBatch) -> DFResult<bool>,
+    send: &mut impl FnMut(RecordBatch) -> DFResult<bool>,
 ) -> DFResult<()> {
     let mut it = docs.iter().peekable();
     while it.peek().is_some() {

@@ -1,5 +1,6 @@
 //! The table provider of a collection: its schema comes from the smart schema when the query
-//! is planned; filters the converged index can answer are pushed into the scan, which picks
+//! is planned; filters the converged index can answer are pushed into the scan (those it
+//! answers exactly are not checked again above it), which picks
 //! its access path by cost ([`crate::access`]) and reads shards in parallel
 //! ([`crate::scan_exec`]).
 
@@ -13,13 +14,16 @@ use cairn_storage::{Collection, CollectionStats};
 use datafusion::catalog::{Session, TableProvider};
 use datafusion::datasource::TableType;
 use datafusion::error::Result as DFResult;
+use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::common::{Column, DFSchema};
+use datafusion::logical_expr::utils::conjunction as conjunction_expr;
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
 use datafusion::physical_plan::ExecutionPlan;
 
-use crate::access::{choose, QueryHint};
+use crate::access::{choose, AccessPath, QueryHint};
 use crate::error::to_df;
-use crate::pushdown::{conjunction, to_predicate};
-use crate::scan_exec::CollectionScanExec;
+use crate::pushdown::{conjunction, is_exact, to_predicate};
+use crate::scan_exec::{CollectionScanExec, ScanFilter};
 use crate::schema::{self, ColumnKind, SqlColumn};
 
 /// A collection as a SQL table.
@@ -88,6 +92,24 @@ impl CollectionTable {
     }
 }
 
+impl CollectionTable {
+    /// The filter `expr` as a column scan applies it: over the columns `read` (the scan's
+    /// projection first, then the columns only the filter needs).
+    fn scan_filter(&self, state: &dyn Session, read: &[usize], expr: Expr) -> DFResult<ScanFilter> {
+        let schema = Arc::new(self.schema.project(read)?);
+        let df_schema = DFSchema::try_from(schema.as_ref().clone())?;
+        // The scan's columns are unqualified; the filter names them by table.
+        let expr = expr
+            .transform(|e| match e {
+                Expr::Column(c) => Ok(Transformed::yes(Expr::Column(Column::new_unqualified(c.name)))),
+                e => Ok(Transformed::no(e)),
+            })?
+            .data;
+        let predicate = state.create_physical_expr(expr, &df_schema)?;
+        Ok(ScanFilter { columns: read.iter().map(|i| self.columns[*i].clone()).collect(), schema, predicate })
+    }
+}
+
 /// The column name a nested path is read under: its text form in JSONPath style
 /// (`$.commit.collection` typed, `$:commit.collection` as variants), which keeps it apart
 /// from top-level fields' columns.
@@ -116,18 +138,33 @@ impl TableProvider for CollectionTable {
         let columns: Vec<SqlColumn> = indices.iter().map(|i| self.columns[*i].clone()).collect();
         let schema = Arc::new(self.schema.project(&indices)?);
         let predicate = conjunction(filters.iter().filter_map(|f| to_predicate(f, &self.columns)).collect());
+        // Filters the index answers exactly are not checked again above the scan: the index
+        // applies them, or a column scan evaluates them itself over a few more columns.
+        let exact: Vec<Expr> = filters.iter().filter(|f| is_exact(f, &self.columns)).cloned().collect();
+        let mut read = indices.clone();
+        for c in exact.iter().flat_map(|e| e.column_refs()) {
+            let i = self.schema.index_of(&c.name)?;
+            if !read.contains(&i) {
+                read.push(i);
+            }
+        }
         let hint = state.config().get_extension::<QueryHint>().map(|h| h.0);
-        let choice = choose(&self.collection, &self.stats, predicate, columns.len(), hint).map_err(to_df)?;
-        // With an index path the filters are applied again above the scan; a column scan's limit
-        // holds only when nothing filters its rows.
-        let limit = if filters.is_empty() { limit } else { None };
-        Ok(Arc::new(CollectionScanExec::new(self.collection.clone(), &self.name, columns, schema, choice, limit)))
+        let sizes = (columns.len(), read.len());
+        let choice = choose(&self.collection, &self.stats, predicate, sizes, hint).map_err(to_df)?;
+        let filter = match (&choice.path, conjunction_expr(exact)) {
+            (AccessPath::ColumnScan, Some(expr)) => Some(self.scan_filter(state, &read, expr)?),
+            _ => None,
+        };
+        // A limit holds when the scan applies every filter itself.
+        let limit = if filters.iter().all(|f| is_exact(f, &self.columns)) { limit } else { None };
+        Ok(Arc::new(CollectionScanExec::new(self.collection.clone(), &self.name, columns, schema, choice, filter, limit)))
     }
 
     fn supports_filters_pushdown(&self, filters: &[&Expr]) -> DFResult<Vec<TableProviderFilterPushDown>> {
         Ok(filters
             .iter()
             .map(|f| match to_predicate(f, &self.columns) {
+                Some(_) if is_exact(f, &self.columns) => TableProviderFilterPushDown::Exact,
                 Some(_) => TableProviderFilterPushDown::Inexact,
                 None => TableProviderFilterPushDown::Unsupported,
             })

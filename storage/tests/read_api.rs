@@ -184,6 +184,41 @@ fn lookups_compose_and_feed_fetch() {
 }
 
 #[test]
+fn value_counts_group_documents_by_value() {
+    let (_d, _s, coll) = open(2, None);
+    load(&coll, 3_000);
+    // `x` holds ints, strings, and (in the extra documents) floats and bools.
+    let extra = ["1.5", "2.0", "true"].iter().enumerate().map(|(i, x)| WriteOp::Insert(json(&format!(r#"{{"_id":"e{i}","x":{x}}}"#))));
+    for r in coll.write(extra.collect()) {
+        r.unwrap();
+    }
+    let counts = |path: &str, t: ValueType, pred: Option<&IndexPredicate>| -> Vec<(Value, u64)> {
+        let mut all: std::collections::BTreeMap<String, (Value, u64)> = Default::default();
+        for s in coll.snapshot() {
+            let mut docs = s.all_docs().unwrap();
+            if let Some(p) = pred {
+                docs &= s.lookup(p).unwrap();
+            }
+            for (v, n) in s.value_counts(path, t, &docs).unwrap() {
+                all.entry(v.to_json_string()).or_insert((v, 0)).1 += n;
+            }
+        }
+        all.into_values().collect()
+    };
+    let tags = counts("tags.*", ValueType::String, None);
+    assert_eq!(tags, vec![(Value::from("all"), 3_000), (Value::from("t0"), 1_000), (Value::from("t1"), 1_000), (Value::from("t2"), 1_000)]);
+    let t1 = IndexPredicate::Eq { path: "tags.*".into(), value: Value::from("t1") };
+    assert_eq!(counts("tags.*", ValueType::String, Some(&t1)), vec![(Value::from("all"), 1_000), (Value::from("t1"), 1_000)]);
+    // Ints only: floats (even of integral value) and strings are other types.
+    let ints = counts("x", ValueType::Int, None);
+    assert_eq!(ints.len(), (0..3000).filter(|i| i % 7 != 0 && i % 5 != 0).count());
+    assert!(ints.iter().all(|(v, n)| matches!(v, Value::Int(_)) && *n == 1));
+    assert_eq!(counts("x", ValueType::Bool, None), vec![(Value::Bool(true), 1)]);
+    assert!(counts("nope", ValueType::String, None).is_empty());
+    assert!(coll.snapshot()[0].value_counts("x", ValueType::Float, &Default::default()).is_err());
+}
+
+#[test]
 fn statistics_are_exact() {
     let (_d, _s, coll) = open(2, None);
     load(&coll, 700);

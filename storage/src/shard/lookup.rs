@@ -9,8 +9,8 @@ use super::ShardSnapshot;
 use crate::error::{Result, StorageError};
 use crate::index::entries::{bucket_len, range_bucket};
 use crate::index::keys::{self, cf, prefix_end};
-use crate::value::keycode::{encode_key, encode_string_prefix, tag};
-use crate::value::Value;
+use crate::value::keycode::{decode_key, encode_key, encode_string_prefix, tag};
+use crate::value::{Value, ValueType};
 
 /// A predicate the indexes can answer. Paths are in text form (`a.b`, `tags.*`); a path
 /// through `*` matches when any array element matches.
@@ -100,6 +100,39 @@ impl ShardSnapshot {
             n += self.posting_len(&keys::value_key(id, &k))?;
         }
         Ok(n)
+    }
+
+    /// Each distinct value of type `t` (a bool, int or string) that `path` holds in some of
+    /// `docs`, with how many of `docs` hold it, from posting-list sizes: a grouped count
+    /// without reading a column. Values come in no particular order.
+    pub fn value_counts(&self, path: &str, t: ValueType, docs: &RoaringBitmap) -> Result<Vec<(Value, u64)>> {
+        let (first, last) = match t {
+            ValueType::Bool => (tag::FALSE, tag::TRUE),
+            ValueType::Int => (tag::NUMBER, tag::NUMBER),
+            ValueType::String => (tag::STRING, tag::STRING),
+            other => return Err(StorageError::InvalidArgument(format!("no grouped counts over {} values", other.name()))),
+        };
+        let Some(id) = self.path_id(path) else { return Ok(Vec::new()) };
+        let start = keys::value_key(id, &[first]);
+        let head = start.len() - 1;
+        let mut out = Vec::new();
+        let mut bad = None;
+        self.for_each_posting(cf::SEARCH, &start, Some(keys::value_key(id, &[last + 1])), |key, set| {
+            let n = set.intersection_len(docs);
+            if n == 0 {
+                return;
+            }
+            match decode_key(&key[head..]) {
+                // Numbers hold floats too: a typed int column reads them as null.
+                Ok((v, _)) if v.value_type() == t => out.push((v, n)),
+                Ok(_) => {}
+                Err(e) => bad = Some(e),
+            }
+        })?;
+        match bad {
+            Some(e) => Err(e),
+            None => Ok(out),
+        }
     }
 
     fn lookup_eq(&self, path: &str, value: &Value) -> Result<RoaringBitmap> {
