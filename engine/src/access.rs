@@ -114,6 +114,8 @@ pub struct Choice {
     pub estimated_rows: u64,
     /// Documents in the collection.
     pub total_rows: u64,
+    /// A hint forced a column scan: no index may stand in for it.
+    pub forced_scan: bool,
 }
 
 impl fmt::Display for Choice {
@@ -164,7 +166,8 @@ pub fn choose(
 ) -> Result<Choice> {
     let total = stats.doc_count;
     let Some(pred) = predicate else {
-        return Ok(Choice { path: AccessPath::ColumnScan, estimated_rows: total, total_rows: total });
+        let forced_scan = hint == Some(Hint::ColumnScan);
+        return Ok(Choice { path: AccessPath::ColumnScan, estimated_rows: total, total_rows: total, forced_scan });
     };
     let estimate = estimate(&collection.snapshot(), stats, &pred)?.min(total);
     let (lookups, k, n, cols) = (lookups(&pred) as f64, estimate as f64, total as f64, columns.max(1) as f64);
@@ -182,7 +185,7 @@ pub fn choose(
         None if chunk_scan < scan => AccessPath::IndexScan(pred),
         None => AccessPath::ColumnScan,
     };
-    Ok(Choice { path, estimated_rows: estimate, total_rows: total })
+    Ok(Choice { path, estimated_rows: estimate, total_rows: total, forced_scan: hint == Some(Hint::ColumnScan) })
 }
 
 /// Posting lists a lookup reads (roughly).

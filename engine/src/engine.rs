@@ -12,6 +12,7 @@ use datafusion::execution::registry::FunctionRegistry;
 use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::execution::SessionStateDefaults;
 use datafusion::logical_expr::planner::ExprPlanner;
+use datafusion::logical_expr::ScalarUDF;
 use datafusion::optimizer::{Optimizer, OptimizerRule};
 use datafusion::sql::parser::{DFParser, Statement as DFStatement};
 use datafusion::sql::sqlparser::ast::{
@@ -30,7 +31,9 @@ use crate::schema::columns;
 use crate::functions::{self, Kind};
 use crate::index_count::IndexGroupCount;
 use crate::json_docs::JsonDocs;
+use crate::lateral::LateralUnnest;
 use crate::nested::NestedColumns;
+use crate::ordinality::{OrdinalityPlanner, WithOrdinality};
 use crate::planner::{CairnPlanner, CairnTypes};
 use crate::rewrite::DynamicRewrite;
 use crate::undefined::rewrite_undefined;
@@ -78,11 +81,13 @@ impl Engine {
             .with_type_planner(Arc::new(CairnTypes))
             .with_optimizer_rules(optimizer_rules())
             .with_physical_optimizer_rule(Arc::new(IndexGroupCount))
+            .with_relation_planners(vec![Arc::new(OrdinalityPlanner)])
             .build();
         for f in functions::all() {
             // Registering a new name replaces nothing; the result is the previous function.
             let _previous = state.register_udf(f);
         }
+        let _previous = state.register_udf(Arc::new(ScalarUDF::new_from_impl(WithOrdinality::default())));
         let _previous = state.register_function_rewrite(Arc::new(DynamicRewrite));
         let ctx = SessionContext::new_with_state(state);
         ctx.register_udtf("json_docs", Arc::new(JsonDocs));
@@ -223,7 +228,7 @@ impl Engine {
 /// DataFusion's optimizer rules, after Cairn's own (which must see path accesses before
 /// projections are pruned).
 fn optimizer_rules() -> Vec<Arc<dyn OptimizerRule + Send + Sync>> {
-    let mut rules: Vec<Arc<dyn OptimizerRule + Send + Sync>> = vec![Arc::new(NestedColumns)];
+    let mut rules: Vec<Arc<dyn OptimizerRule + Send + Sync>> = vec![Arc::new(LateralUnnest), Arc::new(NestedColumns)];
     rules.extend(Optimizer::new().rules);
     rules
 }

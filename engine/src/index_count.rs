@@ -1,6 +1,6 @@
 //! Grouped counts from the search index: `SELECT x, count(*) … GROUP BY x` over a typed bool,
-//! int or string column, unfiltered or filtered only by what the index answers exactly, is
-//! answered from posting-list sizes instead of a column scan. A physical optimizer rule puts
+//! int or string column, unfiltered or filtered only by what the index answers exactly (on an
+//! index access path), is answered from posting-list sizes instead of a column scan. A physical optimizer rule puts
 //! [`IndexCountExec`] in place of the aggregation's per-shard stage; it produces the same rows
 //! (one per value, plus the documents without one under NULL), so the stages above are
 //! unchanged.
@@ -19,7 +19,9 @@ use datafusion::physical_expr::expressions::{Column, Literal};
 use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
 use datafusion::physical_plan::aggregates::{AggregateExec, AggregateMode};
+use datafusion::physical_plan::coop::CooperativeExec;
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_plan::repartition::RepartitionExec;
 use datafusion::physical_plan::stream::RecordBatchReceiverStreamBuilder;
 use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties};
 
@@ -71,8 +73,9 @@ impl PhysicalOptimizerRule for IndexGroupCount {
 /// by the one column a collection scan reads.
 fn replacement(node: &Arc<dyn ExecutionPlan>) -> Option<Arc<dyn ExecutionPlan>> {
     let agg = node.downcast_ref::<AggregateExec>()?;
-    let scan = agg.input().downcast_ref::<CollectionScanExec>()?;
-    let one_partition = scan.properties().output_partitioning().partition_count() == 1;
+    let scan = scan_below(agg.input())?;
+    let partitions = scan.properties().output_partitioning().partition_count();
+    let one_partition = partitions == 1;
     match agg.mode() {
         AggregateMode::Partial => {}
         AggregateMode::Single if one_partition => {}
@@ -96,7 +99,22 @@ fn replacement(node: &Arc<dyn ExecutionPlan>) -> Option<Arc<dyn ExecutionPlan>> 
         return None;
     }
     let source = scan.grouped_count()?;
-    Some(Arc::new(IndexCountExec::new(source, agg.schema(), scan.properties().output_partitioning().partition_count())))
+    Some(Arc::new(IndexCountExec::new(source, agg.schema(), partitions)))
+}
+
+/// The collection scan feeding `plan` unchanged: the plan itself, or below the wrappers
+/// DataFusion adds over a scan (cooperative scheduling, round-robin spreading of batches).
+fn scan_below(plan: &Arc<dyn ExecutionPlan>) -> Option<&CollectionScanExec> {
+    if let Some(scan) = plan.downcast_ref::<CollectionScanExec>() {
+        return Some(scan);
+    }
+    if let Some(coop) = plan.downcast_ref::<CooperativeExec>() {
+        return scan_below(coop.input());
+    }
+    match plan.downcast_ref::<RepartitionExec>() {
+        Some(r) if matches!(r.partitioning(), Partitioning::RoundRobinBatch(_)) => scan_below(r.input()),
+        _ => None,
+    }
 }
 
 /// Counts documents per value of one column from posting-list sizes, one partition per shard.
@@ -181,7 +199,10 @@ impl ExecutionPlan for IndexCountExec {
             }
             let mut counts = snapshot.value_counts(&source.path, source.value_type, &docs).map_err(to_df)?;
             let with_value: u64 = counts.iter().map(|(_, n)| n).sum();
-            let without = docs.len() - with_value;
+            // Each document holds at most one value at the path.
+            let Some(without) = docs.len().checked_sub(with_value) else {
+                return internal_err!("posting lists of {} overlap in collection {}", source.path, source.name);
+            };
             let mut keys = counts.drain(..).map(|(v, n)| (scalar(v), n)).collect::<Vec<_>>();
             if without > 0 {
                 keys.push((ScalarValue::try_from(schema.field(0).data_type())?, without));

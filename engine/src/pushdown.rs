@@ -92,15 +92,16 @@ pub fn to_predicate(filter: &Expr, columns: &[SqlColumn]) -> Option<IndexPredica
 }
 
 /// True when the index answers `filter` exactly, so the scan can apply it without DataFusion
-/// checking it again: equalities and IN lists (and disjunctions of them) of a typed string,
-/// bool or int column with literals of its type. Both sides agree on these for every
-/// document: a typed column reads values of other types as null, and the index matches
-/// only values equal under the same strict typing.
+/// checking it again: equalities and IN lists (and disjunctions of them) of a typed string or
+/// bool column with literals of its type. Both sides agree on these for every document: a
+/// typed column reads values of other types as null, and the index matches a string or bool
+/// only to a value of that type. (Not ints: the index also matches an int to a float of
+/// equal value, which a typed int column reads as null.)
 pub fn is_exact(filter: &Expr, columns: &[SqlColumn]) -> bool {
     let typed = |e: &Expr| -> Option<ValueType> {
         let Expr::Column(c) = e else { return None };
         match columns.iter().find(|sc| sc.name == c.name)?.kind {
-            ColumnKind::Typed(t @ (ValueType::String | ValueType::Bool | ValueType::Int)) => Some(t),
+            ColumnKind::Typed(t @ (ValueType::String | ValueType::Bool)) => Some(t),
             _ => None,
         }
     };

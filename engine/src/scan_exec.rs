@@ -83,16 +83,14 @@ impl CollectionScanExec {
         ));
         CollectionScanExec { collection, name: name.to_owned(), columns, schema, choice, filter, limit, properties }
     }
-}
 
-impl CollectionScanExec {
     /// What an index count grouped by this scan's column reads, when the scan reads one typed
     /// bool, int or string column and nothing but the index filters its documents (no filter
-    /// of its own, no limit).
+    /// of its own, no limit, no forced column scan).
     pub fn grouped_count(&self) -> Option<GroupedCount> {
         let [column] = self.columns.as_slice() else { return None };
         let ColumnKind::Typed(t @ (ValueType::Bool | ValueType::Int | ValueType::String)) = column.kind else { return None };
-        if self.filter.is_some() || self.limit.is_some() {
+        if self.filter.is_some() || self.limit.is_some() || self.choice.forced_scan {
             return None;
         }
         Some(GroupedCount {
@@ -156,10 +154,14 @@ impl ExecutionPlan for CollectionScanExec {
     fn partition_statistics(&self, partition: Option<usize>) -> DFResult<Arc<Statistics>> {
         let mut stats = Statistics::new_unknown(&self.schema);
         if partition.is_none() {
-            // An unfiltered column scan returns every live document: an exact count.
+            // An unfiltered, unlimited column scan returns every live document: an exact count.
+            // (Each shard stops after `limit` rows, so a limit only caps the estimate.)
             let cap = |rows: u64| self.limit.map_or(rows as usize, |l| (rows as usize).min(l));
             stats.num_rows = match self.choice.path {
-                AccessPath::ColumnScan if self.filter.is_none() => Precision::Exact(cap(self.choice.total_rows)),
+                AccessPath::ColumnScan if self.filter.is_none() && self.limit.is_none() => {
+                    Precision::Exact(self.choice.total_rows as usize)
+                }
+                AccessPath::ColumnScan => Precision::Inexact(cap(self.choice.total_rows)),
                 _ => Precision::Inexact(cap(self.choice.estimated_rows)),
             };
         }
@@ -216,10 +218,9 @@ fn read_shard(shard: &Arc<Shard>, read: &Read, mut send: impl FnMut(RecordBatch)
         Ok(send(batch) && read.limit.is_none_or(|l| sent < l))
     };
     let (columns, schema) = (&read.columns, &read.schema);
+    let mut send_sql = |b: RecordBatch| send(to_sql_batch(b, columns, schema)?);
     match (&read.path, &read.filter) {
-        (AccessPath::ColumnScan, None) => {
-            scan(&snapshot, &scan_options(columns, None), &mut |b| send(to_sql_batch(b, columns, schema)?))
-        }
+        (AccessPath::ColumnScan, None) => scan(&snapshot, &scan_options(columns, None), &mut send_sql),
         (AccessPath::ColumnScan, Some(f)) => scan(&snapshot, &scan_options(&f.columns, None), &mut |b| {
             let batch = to_sql_batch(b, &f.columns, &f.schema)?;
             let mask = f.predicate.evaluate(&batch)?.into_array(batch.num_rows())?;
@@ -228,11 +229,11 @@ fn read_shard(shard: &Arc<Shard>, read: &Read, mut send: impl FnMut(RecordBatch)
         }),
         (AccessPath::IndexScan(pred), _) => {
             let docs = snapshot.lookup(pred).map_err(to_df)?;
-            scan(&snapshot, &scan_options(columns, Some(docs)), &mut |b| send(to_sql_batch(b, columns, schema)?))
+            scan(&snapshot, &scan_options(columns, Some(docs)), &mut send_sql)
         }
         (AccessPath::IndexFetch(pred), _) => {
             let docs = snapshot.lookup(pred).map_err(to_df)?;
-            fetch(&snapshot, &docs, &scan_options(columns, None), &mut |b| send(to_sql_batch(b, columns, schema)?))
+            fetch(&snapshot, &docs, &scan_options(columns, None), &mut send_sql)
         }
     }
 }

@@ -4,7 +4,7 @@
 //! its access path by cost ([`crate::access`]) and reads shards in parallel
 //! ([`crate::scan_exec`]).
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::sync::Arc;
 
@@ -90,9 +90,6 @@ impl CollectionTable {
             nested: self.nested.clone(),
         })
     }
-}
-
-impl CollectionTable {
     /// The filter `expr` as a column scan applies it: over the columns `read` (the scan's
     /// projection first, then the columns only the filter needs).
     fn scan_filter(&self, state: &dyn Session, read: &[usize], expr: Expr) -> DFResult<ScanFilter> {
@@ -141,13 +138,11 @@ impl TableProvider for CollectionTable {
         // Filters the index answers exactly are not checked again above the scan: the index
         // applies them, or a column scan evaluates them itself over a few more columns.
         let exact: Vec<Expr> = filters.iter().filter(|f| is_exact(f, &self.columns)).cloned().collect();
-        let mut read = indices.clone();
+        let mut filter_only = BTreeSet::new();
         for c in exact.iter().flat_map(|e| e.column_refs()) {
-            let i = self.schema.index_of(&c.name)?;
-            if !read.contains(&i) {
-                read.push(i);
-            }
+            filter_only.insert(self.schema.index_of(&c.name)?);
         }
+        let read: Vec<usize> = indices.iter().copied().chain(filter_only.into_iter().filter(|i| !indices.contains(i))).collect();
         let hint = state.config().get_extension::<QueryHint>().map(|h| h.0);
         let sizes = (columns.len(), read.len());
         let choice = choose(&self.collection, &self.stats, predicate, sizes, hint).map_err(to_df)?;

@@ -60,7 +60,7 @@ async fn nested_paths_are_read_as_their_own_columns() {
 }
 
 /// A collection of random documents: a user per document (a few hundred users), a kind, a
-/// number that is sometimes a string or missing, nested fields, and an array of tags.
+/// number that is sometimes a string or missing, nested fields (one an int), and an array of tags.
 fn random_events(store: &Store, docs: u64, seed: u64) {
     let coll = store.create_collection("commons", "ev", CollectionConfig { shards: 2, ..Default::default() }).expect("create");
     let mut rng = SplitMix::new(seed);
@@ -75,11 +75,12 @@ fn random_events(store: &Store, docs: u64, seed: u64) {
         };
         let n_field = if n.is_empty() { String::new() } else { format!(r#","n":{n}"#) };
         let json = format!(
-            r#"{{"_id":"d{i}","user":"u{}","kind":"{}","commit":{{"rkey":"r{}","op":"{}"}},"tags":["t{}","t{}"]{n_field}}}"#,
+            r#"{{"_id":"d{i}","user":"u{}","kind":"{}","commit":{{"rkey":"r{}","op":"{}","n":{}}},"tags":["t{}","t{}"]{n_field}}}"#,
             rng.below(300),
             ["like", "post", "repost"][rng.below(3) as usize],
             rng.below(1000),
             ["create", "delete"][rng.below(2) as usize],
+            rng.below(10),
             rng.below(20),
             rng.below(20),
         );
@@ -199,9 +200,12 @@ async fn exact_filters_are_applied_by_the_scan() {
     let plan = physical_plan(&engine, "SELECT user FROM ev HINT(access_path=column_scan) WHERE kind = 'post'").await;
     assert!(!plan.contains("FilterExec"), "{plan}");
     assert!(scan_line(&plan).contains("filter=[kind@1 = post]"), "{plan}");
-    // A range is not exact: DataFusion checks it above the scan.
-    let plan = physical_plan(&engine, "SELECT user FROM ev WHERE user > 'u5'").await;
-    assert!(plan.contains("FilterExec"), "{plan}");
+    // A range is not exact, nor an int equality (the index also matches floats of equal
+    // value): DataFusion checks them above the scan.
+    for sql in ["SELECT user FROM ev WHERE user > 'u5'", "SELECT user FROM ev WHERE commit.n = 5"] {
+        let plan = physical_plan(&engine, sql).await;
+        assert!(plan.contains("FilterExec"), "{sql}:\n{plan}");
+    }
     // With every filter applied by the scan, a limit goes into the scan.
     let rows = answer(&engine, "SELECT user FROM ev WHERE kind = 'post' LIMIT 7").await;
     assert_eq!(rows.len(), 7);
@@ -248,8 +252,22 @@ async fn grouped_counts_come_from_posting_sizes() {
         answer(&engine, "SELECT tag, count(*) FROM ev WHERE _id LIKE 'x%' GROUP BY tag").await,
         ["NULL|100", "t0|28", "t1|29", "t2|29", "t3|28", "t4|29", "t5|29", "t6|28"]
     );
-    // Filters the index does not answer exactly, and other aggregates, still scan.
-    for sql in ["SELECT kind, count(*) FROM ev WHERE user > 'u5' GROUP BY kind", "SELECT kind, count(user) FROM ev GROUP BY kind"] {
+    // Filters the index does not answer exactly, other aggregates and a forced column scan
+    // still scan.
+    for sql in [
+        "SELECT kind, count(*) FROM ev WHERE user > 'u5' GROUP BY kind",
+        "SELECT kind, count(user) FROM ev GROUP BY kind",
+        "SELECT kind, count(*) FROM ev HINT(access_path=column_scan) GROUP BY kind",
+    ] {
         assert!(!physical_plan(&engine, sql).await.contains("IndexCountExec"), "{sql}");
     }
+    // A one-shard collection aggregates in a single stage.
+    let one = store.create_collection("commons", "one", CollectionConfig { shards: 1, ..Default::default() }).expect("create");
+    let docs = (0..50).map(|i| WriteOp::Insert(Value::from_json_str(&format!(r#"{{"k":{}}}"#, i % 4)).expect("json")));
+    for r in one.write(docs.collect()) {
+        r.expect("write");
+    }
+    let sql = "SELECT k, count(*) FROM one GROUP BY k";
+    assert!(physical_plan(&engine, sql).await.contains("IndexCountExec"), "{sql}");
+    assert_eq!(answer(&engine, sql).await, ["0|13", "1|13", "2|12", "3|12"]);
 }

@@ -11,7 +11,7 @@ use arrow_array::{ArrayRef, PrimitiveArray, StringArray};
 use arrow_buffer::{Buffer, NullBufferBuilder, OffsetBuffer, ScalarBuffer};
 
 use super::scan::ColumnOutput;
-use crate::error::{corrupt, Result};
+use crate::error::{corrupt, Result, StorageError};
 use crate::index::column::{ChunkView, CHUNK_BITS};
 use crate::value::codec::encode_value;
 use crate::value::keycode::{encode_key_into, encode_str_into};
@@ -45,22 +45,31 @@ impl StrParts {
         self.nulls.append_null();
     }
 
-    /// Appends every entry of a string chunk: `offsets` holds n+1 little-endian u32 offsets into `data`.
+    /// Appends every entry of a string chunk: `offsets` holds n+1 little-endian u32 offsets into
+    /// `data`, which must not decrease.
     fn extend_chunk(&mut self, offsets: &[u8], data: &[u8]) -> Result<()> {
+        let bad = || corrupt("column chunk", "bad offsets");
         let at = |c: &[u8]| u32::from_le_bytes([c[0], c[1], c[2], c[3]]) as usize;
         let (first, last) = (at(&offsets[..4]), at(&offsets[offsets.len() - 4..]));
-        let bytes = data.get(first..last).ok_or_else(|| corrupt("column chunk", "bad offsets"))?;
+        let bytes = data.get(first..last).ok_or_else(bad)?;
         let base = self.data.len() as i64 - first as i64;
         self.data.extend_from_slice(bytes);
-        let n = offsets.len() / 4 - 1;
-        self.offsets.extend(offsets[4..].chunks_exact(4).map(|c| (base + at(c) as i64) as i32));
-        self.nulls.append_n_non_nulls(n);
+        let mut prev = first;
+        for c in offsets[4..].chunks_exact(4) {
+            let o = at(c);
+            if o < prev || o > last {
+                return Err(bad());
+            }
+            prev = o;
+            self.offsets.push((base + o as i64) as i32);
+        }
+        self.nulls.append_n_non_nulls(offsets.len() / 4 - 1);
         Ok(())
     }
 
     fn finish(mut self) -> Result<ArrayRef> {
         if self.data.len() > i32::MAX as usize {
-            return Err(crate::error::StorageError::InvalidArgument("a batch's strings exceed 2 GiB".into()));
+            return Err(StorageError::InvalidArgument("a batch's strings exceed 2 GiB".into()));
         }
         let offsets = OffsetBuffer::new(ScalarBuffer::from(self.offsets));
         let array = StringArray::try_new(offsets, Buffer::from_vec(self.data), self.nulls.finish())

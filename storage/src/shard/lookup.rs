@@ -6,7 +6,7 @@ use std::ops::Bound;
 use roaring::RoaringBitmap;
 
 use super::ShardSnapshot;
-use crate::error::{Result, StorageError};
+use crate::error::{corrupt, Result, StorageError};
 use crate::index::entries::{bucket_len, range_bucket};
 use crate::index::keys::{self, cf, prefix_end};
 use crate::value::keycode::{decode_key, encode_key, encode_string_prefix, tag};
@@ -123,6 +123,7 @@ impl ShardSnapshot {
                 return;
             }
             match decode_key(&key[head..]) {
+                Ok((_, rest)) if !rest.is_empty() => bad = Some(corrupt("search key", "bytes after the value")),
                 // Numbers hold floats too: a typed int column reads them as null.
                 Ok((v, _)) if v.value_type() == t => out.push((v, n)),
                 Ok(_) => {}

@@ -1,0 +1,109 @@
+//! Lateral UNNEST in FROM: `FROM ev CROSS JOIN UNNEST(ev.tags) AS u(tag)` (also with a comma,
+//! and `WITH ORDINALITY`, see [`crate::ordinality`]) plans as a join with a subquery that
+//! refers to the outer row, which DataFusion cannot execute. This rule rewrites such a join
+//! into an unnest over the left side's rows: each row repeated once per element of its array,
+//! carrying the left side's columns next to the element's. A row whose array is empty, null
+//! or missing yields no rows, as in PostgreSQL.
+
+use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::common::{Column, Result as DFResult};
+use datafusion::logical_expr::{Expr, JoinType, LogicalPlan, LogicalPlanBuilder, Projection, SubqueryAlias};
+use datafusion::optimizer::{OptimizerConfig, OptimizerRule};
+
+/// Rewrites joins with a lateral UNNEST.
+#[derive(Debug, Default)]
+pub struct LateralUnnest;
+
+impl OptimizerRule for LateralUnnest {
+    fn name(&self) -> &str {
+        "cairn_lateral_unnest"
+    }
+
+    fn supports_rewrite(&self) -> bool {
+        true
+    }
+
+    fn rewrite(&self, plan: LogicalPlan, _config: &dyn OptimizerConfig) -> DFResult<Transformed<LogicalPlan>> {
+        plan.transform_up(|node| {
+            Ok(match unnest_join(&node)? {
+                Some(p) => Transformed::yes(p),
+                None => Transformed::no(node),
+            })
+        })
+    }
+}
+
+/// The rewrite of `node` when it is an inner join without condition whose right side is a
+/// subquery of projections over an UNNEST of values from the outer row.
+fn unnest_join(node: &LogicalPlan) -> DFResult<Option<LogicalPlan>> {
+    let LogicalPlan::Join(join) = node else { return Ok(None) };
+    if join.join_type != JoinType::Inner || !join.on.is_empty() || join.filter.is_some() {
+        return Ok(None);
+    }
+    let subquery = match join.right.as_ref() {
+        LogicalPlan::SubqueryAlias(SubqueryAlias { input, .. }) => match input.as_ref() {
+            LogicalPlan::Subquery(s) => s,
+            _ => return Ok(None),
+        },
+        LogicalPlan::Subquery(s) => s,
+        _ => return Ok(None),
+    };
+    let mut projections: Vec<&Projection> = Vec::new();
+    let mut plan = subquery.subquery.as_ref();
+    while let LogicalPlan::Projection(p) = plan {
+        projections.push(p);
+        plan = p.input.as_ref();
+    }
+    let LogicalPlan::Unnest(unnest) = plan else { return Ok(None) };
+    let LogicalPlan::Projection(arrays) = unnest.input.as_ref() else { return Ok(None) };
+    let one_row = matches!(arrays.input.as_ref(), LogicalPlan::EmptyRelation(e) if e.produce_one_row);
+    if !one_row || projections.is_empty() || projections.iter().any(|p| p.expr.iter().any(refers_outside)) {
+        return Ok(None);
+    }
+
+    // The left side's columns ride along every step.
+    let left = join.left.as_ref().clone();
+    let carried: Vec<Expr> = left.schema().columns().into_iter().map(Expr::Column).collect();
+    let with = |exprs: Vec<Expr>| carried.iter().cloned().chain(exprs).collect::<Vec<_>>();
+    let array_exprs = arrays.expr.iter().cloned().map(inline_outer_refs).collect::<DFResult<Vec<_>>>()?;
+    let mut builder = LogicalPlanBuilder::from(left)
+        .project(with(array_exprs))?
+        .unnest_columns_with_options(unnest.exec_columns.clone(), unnest.options.clone())?;
+    // The subquery's own projections, bottom up; the top one's outputs get names of their own
+    // so they cannot clash with the left side's.
+    let top = projections.len() - 1;
+    for (level, p) in projections.iter().rev().enumerate() {
+        let exprs = if level == top {
+            p.expr.iter().enumerate().map(|(i, e)| e.clone().unalias().alias(hidden(i))).collect()
+        } else {
+            p.expr.clone()
+        };
+        builder = builder.project(with(exprs))?;
+    }
+    // Then each element column under the name and qualifier the join's right side gave it.
+    let right = join.right.schema();
+    let elements = (0..right.fields().len()).map(|i| {
+        let (qualifier, field) = right.qualified_field(i);
+        Expr::Column(Column::new_unqualified(hidden(i))).alias_qualified(qualifier.cloned(), field.name())
+    });
+    Ok(Some(builder.project(carried.iter().cloned().chain(elements))?.build()?))
+}
+
+fn hidden(i: usize) -> String {
+    format!("__cairn_lateral_{i}")
+}
+
+fn refers_outside(e: &Expr) -> bool {
+    e.exists(|e| Ok(matches!(e, Expr::OuterReferenceColumn(..)))).unwrap_or(true)
+}
+
+/// `e` with each reference to the outer row made a plain column reference.
+fn inline_outer_refs(e: Expr) -> DFResult<Expr> {
+    e.transform(|e| {
+        Ok(match e {
+            Expr::OuterReferenceColumn(_, c) => Transformed::yes(Expr::Column(c)),
+            e => Transformed::no(e),
+        })
+    })
+    .map(|t| t.data)
+}
