@@ -30,6 +30,7 @@ use crate::error::{EngineError, Result};
 use crate::schema::columns;
 use crate::functions::{self, Kind};
 use crate::index_count::IndexGroupCount;
+use crate::index_extremes::IndexExtremes;
 use crate::json_docs::JsonDocs;
 use crate::lateral::LateralUnnest;
 use crate::nested::NestedColumns;
@@ -81,6 +82,7 @@ impl Engine {
             .with_type_planner(Arc::new(CairnTypes))
             .with_optimizer_rules(optimizer_rules())
             .with_physical_optimizer_rule(Arc::new(IndexGroupCount))
+            .with_physical_optimizer_rule(Arc::new(IndexExtremes))
             .with_relation_planners(vec![Arc::new(OrdinalityPlanner)])
             .build();
         for f in functions::all() {

@@ -1,6 +1,6 @@
 //! Grouped counts from the search index: `SELECT x, count(*) … GROUP BY x` over a typed bool,
-//! int or string column, unfiltered or filtered only by what the index answers exactly (on an
-//! index access path), is answered from posting-list sizes instead of a column scan. A physical optimizer rule puts
+//! int or string column, unfiltered or filtered only by what the index answers exactly, is
+//! answered from posting-list sizes instead of a column scan. A physical optimizer rule puts
 //! [`IndexCountExec`] in place of the aggregation's per-shard stage; it produces the same rows
 //! (one per value, plus the documents without one under NULL), so the stages above are
 //! unchanged.
@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use arrow_array::{ArrayRef, Int64Array, RecordBatch};
 use arrow_schema::SchemaRef;
-use cairn_storage::{Collection, IndexPredicate, Value, ValueType};
+use cairn_storage::ValueType;
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
 use datafusion::common::{internal_err, Result as DFResult, ScalarValue, Statistics};
@@ -19,31 +19,13 @@ use datafusion::physical_expr::expressions::{Column, Literal};
 use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
 use datafusion::physical_plan::aggregates::{AggregateExec, AggregateMode};
-use datafusion::physical_plan::coop::CooperativeExec;
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
-use datafusion::physical_plan::repartition::RepartitionExec;
-use datafusion::physical_plan::stream::RecordBatchReceiverStreamBuilder;
 use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties};
 
 use crate::access::describe;
 use crate::error::to_df;
-use crate::scan_exec::CollectionScanExec;
-
-/// What a grouped count reads: one typed column of a collection, over the documents matching
-/// an index predicate (all live documents without one).
-#[derive(Clone)]
-pub struct GroupedCount {
-    /// The collection.
-    pub collection: Arc<Collection>,
-    /// Its name, for EXPLAIN.
-    pub name: String,
-    /// The grouped column's field path.
-    pub path: String,
-    /// The column's type; values of other types group under NULL.
-    pub value_type: ValueType,
-    /// The filter, answered exactly by the index.
-    pub predicate: Option<IndexPredicate>,
-}
+use crate::index_source::{one_batch, scalar, scan_below, IndexSource};
+use crate::schema::ColumnKind;
 
 /// The rule that answers grouped counts from the index.
 #[derive(Debug, Default)]
@@ -98,53 +80,44 @@ fn replacement(node: &Arc<dyn ExecutionPlan>) -> Option<Arc<dyn ExecutionPlan>> 
     {
         return None;
     }
-    let source = scan.grouped_count()?;
-    Some(Arc::new(IndexCountExec::new(source, agg.schema(), partitions)))
-}
-
-/// The collection scan feeding `plan` unchanged: the plan itself, or below the wrappers
-/// DataFusion adds over a scan (cooperative scheduling, round-robin spreading of batches).
-fn scan_below(plan: &Arc<dyn ExecutionPlan>) -> Option<&CollectionScanExec> {
-    if let Some(scan) = plan.downcast_ref::<CollectionScanExec>() {
-        return Some(scan);
-    }
-    if let Some(coop) = plan.downcast_ref::<CooperativeExec>() {
-        return scan_below(coop.input());
-    }
-    match plan.downcast_ref::<RepartitionExec>() {
-        Some(r) if matches!(r.partitioning(), Partitioning::RoundRobinBatch(_)) => scan_below(r.input()),
-        _ => None,
-    }
+    let source = scan.index_source()?;
+    let [column] = source.columns.as_slice() else { return None };
+    let ColumnKind::Typed(t @ (ValueType::Bool | ValueType::Int | ValueType::String)) = column.kind else { return None };
+    let path = column.path.clone();
+    Some(Arc::new(IndexCountExec::new(source, path, t, agg.schema(), partitions)))
 }
 
 /// Counts documents per value of one column from posting-list sizes, one partition per shard.
 pub struct IndexCountExec {
-    source: GroupedCount,
+    source: IndexSource,
+    /// The grouped column's path and type (values of other types group under NULL).
+    path: String,
+    value_type: ValueType,
     schema: SchemaRef,
     properties: Arc<PlanProperties>,
 }
 
 impl IndexCountExec {
-    fn new(source: GroupedCount, schema: SchemaRef, partitions: usize) -> IndexCountExec {
+    fn new(source: IndexSource, path: String, value_type: ValueType, schema: SchemaRef, partitions: usize) -> IndexCountExec {
         let properties = Arc::new(PlanProperties::new(
             EquivalenceProperties::new(schema.clone()),
             Partitioning::UnknownPartitioning(partitions),
             EmissionType::Final,
             Boundedness::Bounded,
         ));
-        IndexCountExec { source, schema, properties }
+        IndexCountExec { source, path, value_type, schema, properties }
     }
 }
 
 impl fmt::Debug for IndexCountExec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("IndexCountExec").field("collection", &self.source.name).field("path", &self.source.path).finish()
+        f.debug_struct("IndexCountExec").field("collection", &self.source.name).field("path", &self.path).finish()
     }
 }
 
 impl DisplayAs for IndexCountExec {
     fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
-        write!(f, "IndexCountExec: collection={} group_by={}", self.source.name, self.source.path)?;
+        write!(f, "IndexCountExec: collection={} group_by={}", self.source.name, self.path)?;
         if let Some(p) = &self.source.predicate {
             write!(f, " index_predicate=[{}]", describe(p))?;
         }
@@ -185,44 +158,22 @@ impl ExecutionPlan for IndexCountExec {
     }
 
     fn execute(&self, partition: usize, _ctx: Arc<TaskContext>) -> DFResult<SendableRecordBatchStream> {
-        let Some(shard) = self.source.collection.shards().get(partition).cloned() else {
-            return internal_err!("no shard {partition} in collection {}", self.source.name);
-        };
-        let (source, schema) = (self.source.clone(), self.schema.clone());
-        let mut builder = RecordBatchReceiverStreamBuilder::new(self.schema.clone(), 1);
-        let tx = builder.tx();
-        builder.spawn_blocking(move || {
-            let snapshot = shard.snapshot();
-            let mut docs = snapshot.all_docs().map_err(to_df)?;
-            if let Some(p) = &source.predicate {
-                docs &= snapshot.lookup(p).map_err(to_df)?;
-            }
-            let mut counts = snapshot.value_counts(&source.path, source.value_type, &docs).map_err(to_df)?;
+        let shard = self.source.shard(partition)?;
+        let (source, path, t, schema) = (self.source.clone(), self.path.clone(), self.value_type, self.schema.clone());
+        Ok(one_batch(self.schema.clone(), move || {
+            let (snapshot, docs) = source.docs(&shard)?;
+            let counts = snapshot.value_counts(&path, t, &docs).map_err(to_df)?;
             let with_value: u64 = counts.iter().map(|(_, n)| n).sum();
             // Each document holds at most one value at the path.
             let Some(without) = docs.len().checked_sub(with_value) else {
-                return internal_err!("posting lists of {} overlap in collection {}", source.path, source.name);
+                return internal_err!("posting lists of {path} overlap in collection {}", source.name);
             };
-            let mut keys = counts.drain(..).map(|(v, n)| (scalar(v), n)).collect::<Vec<_>>();
+            let mut rows: Vec<(ScalarValue, u64)> = counts.into_iter().map(|(v, n)| (scalar(v), n)).collect();
             if without > 0 {
-                keys.push((ScalarValue::try_from(schema.field(0).data_type())?, without));
+                rows.push((ScalarValue::try_from(schema.field(0).data_type())?, without));
             }
-            let batch = counts_batch(&schema, keys)?;
-            // A closed receiver means the query is gone: nothing left to do.
-            let _sent = tx.blocking_send(Ok(batch));
-            Ok(())
-        });
-        Ok(builder.build())
-    }
-}
-
-/// A stored bool, int or string as a SQL scalar.
-fn scalar(v: Value) -> ScalarValue {
-    match v {
-        Value::Bool(b) => ScalarValue::Boolean(Some(b)),
-        Value::Int(i) => ScalarValue::Int64(Some(i)),
-        Value::String(s) => ScalarValue::Utf8(Some(s)),
-        _ => ScalarValue::Null,
+            counts_batch(&schema, rows)
+        }))
     }
 }
 

@@ -19,6 +19,8 @@ pub mod engine;
 pub mod error;
 pub mod functions;
 pub mod index_count;
+pub mod index_extremes;
+pub mod index_source;
 pub mod json_docs;
 pub mod lateral;
 pub mod nested;

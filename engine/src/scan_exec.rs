@@ -14,7 +14,7 @@ use arrow_schema::SchemaRef;
 use datafusion::arrow::compute::filter_record_batch;
 use datafusion::common::cast::as_boolean_array;
 use cairn_storage::shard::Shard;
-use cairn_storage::{Collection, ColumnOutput, ColumnSpec, ScanOptions, ShardSnapshot, ValueType};
+use cairn_storage::{Collection, ColumnOutput, ColumnSpec, IndexPredicate, ScanOptions, ShardSnapshot, ValueType};
 use datafusion::common::stats::Precision;
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::{internal_err, DataFusionError, Result as DFResult, Statistics};
@@ -29,8 +29,8 @@ use roaring::RoaringBitmap;
 use crate::access::{AccessPath, Choice};
 use crate::convert::to_sql_batch;
 use crate::error::to_df;
-use crate::index_count::GroupedCount;
-use crate::schema::{ColumnKind, SqlColumn};
+use crate::index_source::IndexSource;
+use crate::schema::SqlColumn;
 
 /// Documents fetched per batch on the index-fetch path.
 const FETCH_BATCH: u64 = 4096;
@@ -49,6 +49,8 @@ pub struct ScanFilter {
     pub schema: SchemaRef,
     /// The filter over that schema.
     pub predicate: Arc<dyn PhysicalExpr>,
+    /// The same filter as the index answers it.
+    pub index: IndexPredicate,
 }
 
 /// Scans one collection.
@@ -84,22 +86,18 @@ impl CollectionScanExec {
         CollectionScanExec { collection, name: name.to_owned(), columns, schema, choice, filter, limit, properties }
     }
 
-    /// What an index count grouped by this scan's column reads, when the scan reads one typed
-    /// bool, int or string column and nothing but the index filters its documents (no filter
-    /// of its own, no limit, no forced column scan).
-    pub fn grouped_count(&self) -> Option<GroupedCount> {
-        let [column] = self.columns.as_slice() else { return None };
-        let ColumnKind::Typed(t @ (ValueType::Bool | ValueType::Int | ValueType::String)) = column.kind else { return None };
-        if self.filter.is_some() || self.limit.is_some() || self.choice.forced_scan {
+    /// This scan as the source of an aggregation answered from the index: its filters are
+    /// all ones the index answers exactly, and neither a limit nor a hint forcing a column
+    /// scan holds.
+    pub fn index_source(&self) -> Option<IndexSource> {
+        if self.limit.is_some() || self.choice.forced_scan {
             return None;
         }
-        Some(GroupedCount {
-            collection: self.collection.clone(),
-            name: self.name.clone(),
-            path: column.path.clone(),
-            value_type: t,
-            predicate: self.choice.path.predicate().cloned(),
-        })
+        let predicate = match &self.filter {
+            Some(f) => Some(f.index.clone()),
+            None => self.choice.path.predicate().cloned(),
+        };
+        Some(IndexSource { collection: self.collection.clone(), name: self.name.clone(), columns: self.columns.clone(), predicate })
     }
 }
 

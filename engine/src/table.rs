@@ -90,9 +90,11 @@ impl CollectionTable {
             nested: self.nested.clone(),
         })
     }
-    /// The filter `expr` as a column scan applies it: over the columns `read` (the scan's
-    /// projection first, then the columns only the filter needs).
-    fn scan_filter(&self, state: &dyn Session, read: &[usize], expr: Expr) -> DFResult<ScanFilter> {
+    /// The `exact` filters as a column scan applies them (None when there are none): over the
+    /// columns `read` (the scan's projection first, then the columns only the filter needs).
+    fn scan_filter(&self, state: &dyn Session, read: &[usize], exact: Vec<Expr>) -> DFResult<Option<ScanFilter>> {
+        let index = conjunction(exact.iter().filter_map(|f| to_predicate(f, &self.columns)).collect());
+        let (Some(expr), Some(index)) = (conjunction_expr(exact), index) else { return Ok(None) };
         let schema = Arc::new(self.schema.project(read)?);
         let df_schema = DFSchema::try_from(schema.as_ref().clone())?;
         // The scan's columns are unqualified; the filter names them by table.
@@ -103,7 +105,7 @@ impl CollectionTable {
             })?
             .data;
         let predicate = state.create_physical_expr(expr, &df_schema)?;
-        Ok(ScanFilter { columns: read.iter().map(|i| self.columns[*i].clone()).collect(), schema, predicate })
+        Ok(Some(ScanFilter { columns: read.iter().map(|i| self.columns[*i].clone()).collect(), schema, predicate, index }))
     }
 }
 
@@ -146,8 +148,8 @@ impl TableProvider for CollectionTable {
         let hint = state.config().get_extension::<QueryHint>().map(|h| h.0);
         let sizes = (columns.len(), read.len());
         let choice = choose(&self.collection, &self.stats, predicate, sizes, hint).map_err(to_df)?;
-        let filter = match (&choice.path, conjunction_expr(exact)) {
-            (AccessPath::ColumnScan, Some(expr)) => Some(self.scan_filter(state, &read, expr)?),
+        let filter = match choice.path {
+            AccessPath::ColumnScan => self.scan_filter(state, &read, exact)?,
             _ => None,
         };
         // A limit holds when the scan applies every filter itself.

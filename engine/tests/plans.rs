@@ -130,7 +130,7 @@ async fn selective_filters_use_the_index_and_full_aggregations_scan_columns() {
     assert!(scan_line(&plan).contains("access_path=column_scan"), "{plan}");
 
     // A filter matching a third of the documents is cheaper to scan than to fetch.
-    let plan = physical_plan(&engine, "SELECT count(*) FROM ev WHERE kind = 'like'").await;
+    let plan = physical_plan(&engine, "SELECT count(user) FROM ev WHERE kind = 'like'").await;
     assert!(!scan_line(&plan).contains("access_path=index_fetch"), "{plan}");
 
     let plan = physical_plan(&engine, "SELECT _id FROM ev HINT(access_path=column_scan) WHERE _id = 'd123'").await;
@@ -270,4 +270,34 @@ async fn grouped_counts_come_from_posting_sizes() {
     let sql = "SELECT k, count(*) FROM one GROUP BY k";
     assert!(physical_plan(&engine, sql).await.contains("IndexCountExec"), "{sql}");
     assert_eq!(answer(&engine, sql).await, ["0|13", "1|13", "2|12", "3|12"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn min_max_and_counts_come_from_the_ordered_index() {
+    let (engine, store, _dir) = engine_and_store();
+    random_events(&store, 5_000, 19);
+    for sql in [
+        "SELECT min(user), max(user), count(*) FROM ev",
+        "SELECT min(commit.n), max(commit.n) FROM ev WHERE kind = 'post'",
+        "SELECT max(_id), count(1) FROM ev WHERE kind IN ('like', 'repost') AND commit.op = 'create'",
+        "SELECT min(user) FROM ev WHERE kind = 'nothing'",
+        "SELECT count(*) FROM ev WHERE commit.op = 'delete'",
+    ] {
+        let plan = physical_plan(&engine, sql).await;
+        assert!(plan.contains("IndexExtremesExec"), "{sql}:\n{plan}");
+        assert!(!plan.contains("CollectionScanExec"), "{sql}:\n{plan}");
+        let unpushed = sql.replace("FROM ev", "FROM (SELECT * FROM ev LIMIT 1000000) t");
+        assert_eq!(answer(&engine, sql).await, answer(&engine, &unpushed).await, "{sql}");
+    }
+    assert_eq!(answer(&engine, "SELECT min(user) FROM ev WHERE kind = 'nothing'").await, ["NULL"]);
+    // Variants, other aggregates, filters the index does not answer exactly, and a forced
+    // column scan still scan.
+    for sql in [
+        "SELECT min(n) FROM ev",
+        "SELECT min(user), sum(commit.n) FROM ev",
+        "SELECT max(user) FROM ev WHERE user > 'u5'",
+        "SELECT max(user) FROM ev HINT(access_path=column_scan)",
+    ] {
+        assert!(!physical_plan(&engine, sql).await.contains("IndexExtremesExec"), "{sql}");
+    }
 }

@@ -215,7 +215,52 @@ fn value_counts_group_documents_by_value() {
     assert!(ints.iter().all(|(v, n)| matches!(v, Value::Int(_)) && *n == 1));
     assert_eq!(counts("x", ValueType::Bool, None), vec![(Value::Bool(true), 1)]);
     assert!(counts("nope", ValueType::String, None).is_empty());
-    assert!(coll.snapshot()[0].value_counts("x", ValueType::Float, &Default::default()).is_err());
+    assert_eq!(counts("x", ValueType::Float, None), vec![(Value::Float(1.5), 1), (Value::Float(2.0), 1)]);
+}
+
+#[test]
+fn extreme_values_come_from_the_ordered_index() {
+    let (_d, _s, coll) = open(2, None);
+    load(&coll, 3_000);
+    // Each shard's extreme, then the extreme of those.
+    let per_shard = |path: &str, t: ValueType, pred: Option<&IndexPredicate>, greatest: bool| -> Vec<Value> {
+        coll.snapshot()
+            .iter()
+            .filter_map(|s| {
+                let mut docs = s.all_docs().unwrap();
+                if let Some(p) = pred {
+                    docs &= s.lookup(p).unwrap();
+                }
+                s.extreme_value(path, t, &docs, greatest).unwrap()
+            })
+            .collect()
+    };
+    let int_extreme = |pred: Option<&IndexPredicate>, greatest: bool| -> Option<i64> {
+        let ints = per_shard("x", ValueType::Int, pred, greatest).into_iter().map(|v| match v {
+            Value::Int(i) => i,
+            other => panic!("not an int: {other:?}"),
+        });
+        if greatest { ints.max() } else { ints.min() }
+    };
+    // `x`: ints where i % 7 != 0 and i % 5 != 0, strings "s{i}" where i % 5 == 0.
+    assert_eq!(int_extreme(None, false), Some(1));
+    assert_eq!(int_extreme(None, true), Some(2999));
+    let t1 = IndexPredicate::Eq { path: "tags.*".into(), value: Value::from("t1") };
+    assert_eq!(int_extreme(Some(&t1), true), Some(2998));
+    let strings = per_shard("x", ValueType::String, None, false);
+    assert_eq!(strings.iter().map(Value::to_json_string).min(), Some("\"s10\"".to_owned()));
+    assert!(per_shard("nope", ValueType::Int, None, false).is_empty());
+    // Deletes and late writes (pending edits) count; floats are not ints.
+    for r in coll.write(vec![
+        WriteOp::Delete { id: "k2999".into() },
+        WriteOp::Insert(json(r#"{"_id":"low","x":-5}"#)),
+        WriteOp::Insert(json(r#"{"_id":"f","x":9999.5}"#)),
+    ]) {
+        r.unwrap();
+    }
+    assert_eq!(int_extreme(None, true), Some(2998));
+    assert_eq!(int_extreme(None, false), Some(-5));
+    assert!(coll.snapshot()[0].extreme_value("x", ValueType::Float, &Default::default(), true).is_err());
 }
 
 #[test]

@@ -102,22 +102,16 @@ impl ShardSnapshot {
         Ok(n)
     }
 
-    /// Each distinct value of type `t` (a bool, int or string) that `path` holds in some of
+    /// Each distinct value of scalar type `t` that `path` holds in some of
     /// `docs`, with how many of `docs` hold it, from posting-list sizes: a grouped count
     /// without reading a column. Values come in no particular order.
     pub fn value_counts(&self, path: &str, t: ValueType, docs: &RoaringBitmap) -> Result<Vec<(Value, u64)>> {
-        let (first, last) = match t {
-            ValueType::Bool => (tag::FALSE, tag::TRUE),
-            ValueType::Int => (tag::NUMBER, tag::NUMBER),
-            ValueType::String => (tag::STRING, tag::STRING),
-            other => return Err(StorageError::InvalidArgument(format!("no grouped counts over {} values", other.name()))),
-        };
         let Some(id) = self.path_id(path) else { return Ok(Vec::new()) };
-        let start = keys::value_key(id, &[first]);
+        let (start, end) = type_range(id, t)?;
         let head = start.len() - 1;
         let mut out = Vec::new();
         let mut bad = None;
-        self.for_each_posting(cf::SEARCH, &start, Some(keys::value_key(id, &[last + 1])), |key, set| {
+        self.for_each_posting(cf::SEARCH, &start, Some(end), |key, set| {
             let n = set.intersection_len(docs);
             if n == 0 {
                 return;
@@ -134,6 +128,28 @@ impl ShardSnapshot {
             Some(e) => Err(e),
             None => Ok(out),
         }
+    }
+
+    /// The least value of type `t` (the greatest with `greatest`) that `path` holds in one of
+    /// `docs`, found by walking the ordered search index from that end: MIN and MAX without
+    /// reading a column. Not for floats, whose index keys fold `-0.0` into `0.0`.
+    pub fn extreme_value(&self, path: &str, t: ValueType, docs: &RoaringBitmap, greatest: bool) -> Result<Option<Value>> {
+        if t == ValueType::Float {
+            return Err(StorageError::InvalidArgument("no index extremes over floats".into()));
+        }
+        let Some(id) = self.path_id(path) else { return Ok(None) };
+        let (start, end) = type_range(id, t)?;
+        let head = start.len() - 1;
+        self.find_posting((&start, &end), greatest, |key, set| {
+            if set.is_disjoint(docs) {
+                return Ok(None);
+            }
+            match decode_key(&key[head..])? {
+                (_, rest) if !rest.is_empty() => Err(corrupt("search key", "bytes after the value")),
+                // Numbers hold floats too: a typed int column reads them as null.
+                (v, _) => Ok((v.value_type() == t).then_some(v)),
+            }
+        })
     }
 
     fn lookup_eq(&self, path: &str, value: &Value) -> Result<RoaringBitmap> {
@@ -241,6 +257,22 @@ impl ShardSnapshot {
         }
         Ok(out)
     }
+}
+
+/// The search-index keys of `path`'s values of scalar type `t` (ints share theirs with floats).
+fn type_range(path: u32, t: ValueType) -> Result<(Vec<u8>, Vec<u8>)> {
+    let (first, last) = match t {
+        ValueType::Bool => (tag::FALSE, tag::TRUE),
+        ValueType::Int | ValueType::Float => (tag::NUMBER, tag::NUMBER),
+        ValueType::String => (tag::STRING, tag::STRING),
+        ValueType::Bytes => (tag::BYTES, tag::BYTES),
+        ValueType::Date => (tag::DATE, tag::DATE),
+        ValueType::Time => (tag::TIME, tag::TIME),
+        ValueType::DateTime => (tag::DATETIME, tag::DATETIME),
+        ValueType::Timestamp => (tag::TIMESTAMP, tag::TIMESTAMP),
+        other => return Err(StorageError::InvalidArgument(format!("{} values have no key range", other.name()))),
+    };
+    Ok((keys::value_key(path, &[first]), keys::value_key(path, &[last + 1])))
 }
 
 /// The type tag shared by every key of a value's family (true and false share one).

@@ -198,6 +198,65 @@ impl ShardSnapshot {
         Ok(())
     }
 
+    /// The first posting list of the search index with a key in `start..end` (the last one
+    /// with `reverse`), in key order with pending edits applied, for which `accept` gives a
+    /// result; that result.
+    pub(crate) fn find_posting<T>(
+        &self,
+        (start, end): (&[u8], &[u8]),
+        reverse: bool,
+        mut accept: impl FnMut(&[u8], &RoaringBitmap) -> Result<Option<T>>,
+    ) -> Result<Option<T>> {
+        let pending = self.pending.range(start, Some(end));
+        let mut pending: Box<dyn Iterator<Item = (&Vec<u8>, &Vec<u8>)>> =
+            if reverse { Box::new(pending.iter().rev()) } else { Box::new(pending.iter()) };
+        let mut next_pending = pending.next();
+        let mut it = self.shard.db.raw_iterator_cf_opt(self.shard.cf(cf::SEARCH), self.bounded(start, Some(end.to_vec())));
+        if reverse {
+            it.seek_to_last();
+        } else {
+            it.seek(start);
+        }
+        loop {
+            // The next key in walking order: from the index (with its pending edits), or pending only.
+            let from_index = match (it.key(), next_pending) {
+                (None, None) => break,
+                (Some(k), Some((p, _))) => (if reverse { k >= p.as_slice() } else { k <= p.as_slice() }).then_some(k),
+                (k, _) => k,
+            };
+            let (key, set) = match (from_index, it.value()) {
+                (Some(k), Some(v)) => {
+                    let mut set = posting::decode(v)?;
+                    if let Some((_, ops)) = next_pending.filter(|(p, _)| p.as_slice() == k) {
+                        posting::apply(&mut set, ops)?;
+                        next_pending = pending.next();
+                    }
+                    let key = k.to_vec();
+                    if reverse {
+                        it.prev();
+                    } else {
+                        it.next();
+                    }
+                    (key, set)
+                }
+                _ => match next_pending {
+                    Some((k, ops)) => {
+                        let mut set = RoaringBitmap::new();
+                        posting::apply(&mut set, ops)?;
+                        next_pending = pending.next();
+                        (k.clone(), set)
+                    }
+                    None => break,
+                },
+            };
+            if let Some(found) = accept(&key, &set)? {
+                return Ok(Some(found));
+            }
+        }
+        it.status().ctx("scanning posting lists")?;
+        Ok(None)
+    }
+
     /// Every live document number.
     pub fn all_docs(&self) -> Result<RoaringBitmap> {
         self.posting(keys::ALL_DOCS_KEY)

@@ -1,0 +1,101 @@
+//! What the aggregations answered from the index share: the collection scan they stand in for
+//! ([`IndexSource`], found below DataFusion's wrappers by [`scan_below`]), the documents it
+//! would have read in one shard, stored values as SQL scalars, and a one-batch stream per shard.
+
+use std::sync::Arc;
+
+use arrow_array::RecordBatch;
+use arrow_schema::SchemaRef;
+use cairn_storage::shard::Shard;
+use cairn_storage::{Collection, IndexPredicate, ShardSnapshot, Value};
+use datafusion::common::{internal_err, Result as DFResult, ScalarValue};
+use datafusion::execution::SendableRecordBatchStream;
+use datafusion::physical_plan::coop::CooperativeExec;
+use datafusion::physical_plan::repartition::RepartitionExec;
+use datafusion::physical_plan::stream::RecordBatchReceiverStreamBuilder;
+use datafusion::physical_plan::{ExecutionPlan, Partitioning};
+use roaring::RoaringBitmap;
+
+use crate::error::to_df;
+use crate::scan_exec::CollectionScanExec;
+use crate::schema::SqlColumn;
+
+/// A collection scan that only the index filters (no filter of its own, no limit, no forced
+/// column scan): its columns over the documents matching its predicate.
+#[derive(Clone)]
+pub struct IndexSource {
+    /// The collection.
+    pub collection: Arc<Collection>,
+    /// Its name, for EXPLAIN.
+    pub name: String,
+    /// The scan's columns.
+    pub columns: Vec<SqlColumn>,
+    /// The filter, answered exactly by the index (every live document without one).
+    pub predicate: Option<IndexPredicate>,
+}
+
+impl IndexSource {
+    /// Shard `partition`, failing as a scan of it would when there is none.
+    pub fn shard(&self, partition: usize) -> DFResult<Arc<Shard>> {
+        match self.collection.shards().get(partition) {
+            Some(s) => Ok(s.clone()),
+            None => internal_err!("no shard {partition} in collection {}", self.name),
+        }
+    }
+
+    /// A snapshot of `shard` and the documents of it the scan would read.
+    pub fn docs(&self, shard: &Arc<Shard>) -> DFResult<(ShardSnapshot, RoaringBitmap)> {
+        let snapshot = shard.snapshot();
+        let mut docs = snapshot.all_docs().map_err(to_df)?;
+        if let Some(p) = &self.predicate {
+            docs &= snapshot.lookup(p).map_err(to_df)?;
+        }
+        Ok((snapshot, docs))
+    }
+}
+
+/// The collection scan feeding `plan` unchanged: the plan itself, or below the wrappers
+/// DataFusion adds over a scan (cooperative scheduling, round-robin spreading of batches).
+pub fn scan_below(plan: &Arc<dyn ExecutionPlan>) -> Option<&CollectionScanExec> {
+    if let Some(scan) = plan.downcast_ref::<CollectionScanExec>() {
+        return Some(scan);
+    }
+    if let Some(coop) = plan.downcast_ref::<CooperativeExec>() {
+        return scan_below(coop.input());
+    }
+    match plan.downcast_ref::<RepartitionExec>() {
+        Some(r) if matches!(r.partitioning(), Partitioning::RoundRobinBatch(_)) => scan_below(r.input()),
+        _ => None,
+    }
+}
+
+/// A stored scalar as the SQL scalar of a typed column (null for objects and arrays).
+pub fn scalar(v: Value) -> ScalarValue {
+    match v {
+        Value::Null | Value::Object(_) | Value::Array(_) => ScalarValue::Null,
+        Value::Bool(b) => ScalarValue::Boolean(Some(b)),
+        Value::Int(i) => ScalarValue::Int64(Some(i)),
+        Value::Float(f) => ScalarValue::Float64(Some(f)),
+        Value::String(s) => ScalarValue::Utf8(Some(s)),
+        Value::Bytes(b) => ScalarValue::Binary(Some(b)),
+        Value::Date(d) => ScalarValue::Date32(Some(d)),
+        Value::Time(t) => ScalarValue::Time64Microsecond(Some(t)),
+        Value::DateTime(t) => ScalarValue::TimestampMicrosecond(Some(t), None),
+        Value::Timestamp(t) => ScalarValue::TimestampMicrosecond(Some(t), Some("UTC".into())),
+    }
+}
+
+/// A stream of the one batch `compute` makes, computed on a blocking thread.
+pub fn one_batch(
+    schema: SchemaRef,
+    compute: impl FnOnce() -> DFResult<RecordBatch> + Send + 'static,
+) -> SendableRecordBatchStream {
+    let mut builder = RecordBatchReceiverStreamBuilder::new(schema, 1);
+    let tx = builder.tx();
+    builder.spawn_blocking(move || {
+        // A closed receiver means the query is gone: nothing left to do.
+        let _sent = tx.blocking_send(Ok(compute()?));
+        Ok(())
+    });
+    builder.build()
+}
