@@ -51,7 +51,7 @@ impl AccessPath {
 }
 
 /// A forced access path (`HINT(access_path=…)`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Hint {
     /// Always scan columns.
     ColumnScan,

@@ -61,7 +61,7 @@ impl SchemaProvider for WorkspaceSchema {
 
     async fn table(&self, name: &str) -> DFResult<Option<Arc<dyn TableProvider>>> {
         match self.store.collection(&self.workspace, name) {
-            Ok(c) => Ok(Some(Arc::new(CollectionTable::new(name, c)))),
+            Ok(c) => Ok(Some(Arc::new(CollectionTable::new(&self.workspace, name, c)))),
             Err(StorageError::NotFound { .. }) => Ok(None),
             Err(e) => Err(to_df(e)),
         }

@@ -9,10 +9,11 @@ use cairn_storage::{Collection, CollectionConfig, StorageError, Store, WriteOp, 
 use datafusion::dataframe::DataFrame;
 use datafusion::execution::context::{SQLOptions, SessionConfig, SessionContext};
 use datafusion::execution::registry::FunctionRegistry;
-use datafusion::execution::session_state::SessionStateBuilder;
+use datafusion::execution::session_state::{SessionState, SessionStateBuilder};
 use datafusion::execution::SessionStateDefaults;
 use datafusion::logical_expr::planner::ExprPlanner;
-use datafusion::logical_expr::ScalarUDF;
+use datafusion::logical_expr::{LogicalPlan, ScalarUDF};
+use datafusion::physical_plan::collect;
 use datafusion::optimizer::{Optimizer, OptimizerRule};
 use datafusion::sql::parser::{DFParser, Statement as DFStatement};
 use datafusion::sql::sqlparser::ast::{
@@ -35,6 +36,7 @@ use crate::json_docs::JsonDocs;
 use crate::lateral::LateralUnnest;
 use crate::nested::NestedColumns;
 use crate::ordinality::{OrdinalityPlanner, WithOrdinality};
+use crate::plan_cache::PlanCache;
 use crate::planner::{CairnPlanner, CairnTypes};
 use crate::rewrite::DynamicRewrite;
 use crate::undefined::rewrite_undefined;
@@ -57,6 +59,7 @@ pub enum Output {
 pub struct Engine {
     store: Arc<Store>,
     ctx: SessionContext,
+    plans: PlanCache,
 }
 
 impl Engine {
@@ -94,7 +97,7 @@ impl Engine {
         let ctx = SessionContext::new_with_state(state);
         ctx.register_udtf("json_docs", Arc::new(JsonDocs));
         ctx.register_catalog(CATALOG, Arc::new(CairnCatalog::new(store.clone())));
-        Engine { store, ctx }
+        Engine { store, ctx, plans: PlanCache::default() }
     }
 
     /// Runs one SQL statement.
@@ -103,6 +106,9 @@ impl Engine {
             return self.run_ddl(ddl);
         }
         let (sql, hint) = take_hint(sql).map_err(EngineError::Invalid)?;
+        if let Some((plan, schema)) = self.plans.get(&sql, hint, &self.store)? {
+            return self.run_optimized(&self.state_with(hint), plan, schema).await;
+        }
         let statement = parse_one(&sql)?;
         if let DFStatement::Statement(s) = &statement {
             if let Some(ddl) = standard_ddl(s)? {
@@ -122,18 +128,32 @@ impl Engine {
         }
         let df = self.dataframe(statement, hint).await?;
         let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
-        let (schema, batches) = render_result(&schema, df.collect().await?)?;
+        let (state, plan) = df.into_parts();
+        let optimized = state.optimize(&plan)?;
+        self.plans.keep(&sql, hint, &plan, &optimized, schema.clone());
+        self.run_optimized(&state, optimized, schema).await
+    }
+
+    /// Runs an optimized logical plan whose output schema is `schema`.
+    async fn run_optimized(&self, state: &SessionState, plan: LogicalPlan, schema: SchemaRef) -> Result<Output> {
+        let physical = state.query_planner().create_physical_plan(&plan, state).await?;
+        let (schema, batches) = render_result(&schema, collect(physical, state.task_ctx()).await?)?;
         Ok(Output::Rows { schema, batches })
     }
 
-    /// Plans a statement DataFusion runs. Its own DDL and DML (external tables, in-memory
-    /// tables, COPY TO files) would bypass the store: they are refused.
-    /// A hint applies to every collection scan of the statement.
-    async fn dataframe(&self, statement: DFStatement, hint: Option<Hint>) -> Result<DataFrame> {
+    /// The session state for one statement: a hint applies to every collection scan of it.
+    fn state_with(&self, hint: Option<Hint>) -> SessionState {
         let mut state = self.ctx.state();
         if let Some(h) = hint {
             state.config_mut().set_extension(Arc::new(QueryHint(h)));
         }
+        state
+    }
+
+    /// Plans a statement DataFusion runs. Its own DDL and DML (external tables, in-memory
+    /// tables, COPY TO files) would bypass the store: they are refused.
+    async fn dataframe(&self, statement: DFStatement, hint: Option<Hint>) -> Result<DataFrame> {
+        let state = self.state_with(hint);
         let plan = state.statement_to_plan(statement).await?;
         SQLOptions::new().with_allow_ddl(false).with_allow_dml(false).verify_plan(&plan)?;
         Ok(DataFrame::new(state, plan))
@@ -156,6 +176,7 @@ impl Engine {
     }
 
     fn run_ddl(&self, ddl: Ddl) -> Result<Output> {
+        self.plans.clear();
         let ignore = |r: cairn_storage::Result<()>, allowed: bool| match r {
             Err(StorageError::AlreadyExists { .. } | StorageError::NotFound { .. }) if allowed => Ok(()),
             other => other,

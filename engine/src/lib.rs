@@ -25,6 +25,7 @@ pub mod json_docs;
 pub mod lateral;
 pub mod nested;
 pub mod ordinality;
+pub mod plan_cache;
 pub mod planner;
 pub mod pushdown;
 pub mod rewrite;

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use arrow_schema::SchemaRef;
 use async_trait::async_trait;
-use cairn_storage::{Collection, CollectionStats};
+use cairn_storage::{Collection, CollectionStats, Store};
 use datafusion::catalog::{Session, TableProvider};
 use datafusion::datasource::TableType;
 use datafusion::error::Result as DFResult;
@@ -28,6 +28,7 @@ use crate::schema::{self, ColumnKind, SqlColumn};
 
 /// A collection as a SQL table.
 pub struct CollectionTable {
+    workspace: String,
     name: String,
     collection: Arc<Collection>,
     columns: Vec<SqlColumn>,
@@ -45,13 +46,46 @@ impl fmt::Debug for CollectionTable {
 }
 
 impl CollectionTable {
-    /// The table of `collection` as its smart schema stands now.
-    pub fn new(name: &str, collection: Arc<Collection>) -> CollectionTable {
+    /// The table of `collection` (`name` in `workspace`) as its smart schema stands now.
+    pub fn new(workspace: &str, name: &str, collection: Arc<Collection>) -> CollectionTable {
         let stats = collection.stats();
         let columns = schema::columns(&stats);
         let nested = schema::nested_paths(&stats);
         let schema = schema::arrow_schema(&columns, &nested);
-        CollectionTable { name: name.to_owned(), collection, columns, schema, stats: Arc::new(stats), nested }
+        let (workspace, name) = (workspace.to_owned(), name.to_owned());
+        CollectionTable { workspace, name, collection, columns, schema, stats: Arc::new(stats), nested }
+    }
+
+    /// This table as the store stands now: the same columns over fresh statistics, or None
+    /// when the collection is gone or replaced, or its columns changed (so a plan made with
+    /// this table would be stale).
+    pub fn refreshed(&self, store: &Store) -> Option<CollectionTable> {
+        let collection = store.collection(&self.workspace, &self.name).ok()?;
+        if !Arc::ptr_eq(&collection, &self.collection) {
+            return None;
+        }
+        let stats = collection.stats();
+        let base = schema::columns(&stats);
+        let nested = schema::nested_paths(&stats);
+        if self.columns.get(..base.len())? != base.as_slice() {
+            return None;
+        }
+        // Nested paths read as their own columns must still be read the same way.
+        let nested_hold = self.columns[base.len()..].iter().all(|c| match (nested.get(&c.path), c.kind) {
+            (Some(ColumnKind::Typed(now)), ColumnKind::Typed(then)) => *now == then,
+            (Some(_), ColumnKind::Variant) => true,
+            _ => false,
+        });
+        let schema = schema::arrow_schema(&self.columns, &nested);
+        (nested_hold && schema == self.schema).then(|| CollectionTable {
+            workspace: self.workspace.clone(),
+            name: self.name.clone(),
+            collection,
+            columns: self.columns.clone(),
+            schema,
+            stats: Arc::new(stats),
+            nested,
+        })
     }
 
     /// How many columns the table has.
@@ -82,6 +116,7 @@ impl CollectionTable {
         }
         let schema = schema::arrow_schema(&columns, &self.nested);
         Some(CollectionTable {
+            workspace: self.workspace.clone(),
             name: self.name.clone(),
             collection: self.collection.clone(),
             columns,
@@ -90,6 +125,7 @@ impl CollectionTable {
             nested: self.nested.clone(),
         })
     }
+
     /// The `exact` filters as a column scan applies them (None when there are none): over the
     /// columns `read` (the scan's projection first, then the columns only the filter needs).
     fn scan_filter(&self, state: &dyn Session, read: &[usize], exact: Vec<Expr>) -> DFResult<Option<ScanFilter>> {

@@ -1,0 +1,133 @@
+//! Reuse of optimized plans for repeated queries. Dashboards and applications send the same
+//! query text again and again; parsing, planning and optimizing it each time costs more than
+//! running a selective query. A query's optimized logical plan is kept by its text (and hint)
+//! when it is safe to run again: it reads no value that changes between runs (`now()`,
+//! `random()`), has no parameters, and is a plain query. Before a kept plan runs, each of its
+//! collections is re-read from the store: fresh statistics for the access-path choice, and a
+//! miss (so the text is planned anew) when a collection was dropped, replaced or changed its
+//! columns, as when a new field appears.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use arrow_schema::SchemaRef;
+use cairn_storage::Store;
+use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
+use datafusion::common::Result as DFResult;
+use datafusion::datasource::{provider_as_source, source_as_provider};
+use datafusion::logical_expr::{Expr, LogicalPlan, TableScan, Volatility};
+
+use crate::access::Hint;
+use crate::table::CollectionTable;
+
+/// Plans kept at most; when full, the cache starts over.
+const MAX_PLANS: usize = 512;
+
+/// What a kept query needs to run again.
+pub struct CachedPlan {
+    /// The optimized logical plan.
+    pub plan: LogicalPlan,
+    /// Its output schema as DataFusion produces it.
+    pub schema: SchemaRef,
+}
+
+/// Optimized plans by query text and hint.
+#[derive(Default)]
+pub struct PlanCache {
+    plans: Mutex<HashMap<(String, Option<Hint>), Arc<CachedPlan>>>,
+}
+
+impl PlanCache {
+    /// The plan kept for `sql` under `hint`, brought up to date with the store; None when
+    /// there is none or it went stale.
+    pub fn get(&self, sql: &str, hint: Option<Hint>, store: &Store) -> DFResult<Option<(LogicalPlan, SchemaRef)>> {
+        let key = (sql.to_owned(), hint);
+        let Some(cached) = self.plans.lock().ok().and_then(|p| p.get(&key).cloned()) else { return Ok(None) };
+        match refresh(&cached.plan, store)? {
+            Some(plan) => Ok(Some((plan, cached.schema.clone()))),
+            None => {
+                if let Ok(mut plans) = self.plans.lock() {
+                    plans.remove(&key);
+                }
+                Ok(None)
+            }
+        }
+    }
+
+    /// Forgets every plan (and with them the collections they hold open): before DDL, so a
+    /// dropped collection closes and its name can be used again at once.
+    pub fn clear(&self) {
+        if let Ok(mut plans) = self.plans.lock() {
+            plans.clear();
+        }
+    }
+
+    /// Keeps `optimized` for `sql` under `hint` if `unoptimized` (the same query before the
+    /// optimizer folded anything) may run again.
+    pub fn keep(&self, sql: &str, hint: Option<Hint>, unoptimized: &LogicalPlan, optimized: &LogicalPlan, schema: SchemaRef) {
+        if !reusable(unoptimized) {
+            return;
+        }
+        if let Ok(mut plans) = self.plans.lock() {
+            if plans.len() >= MAX_PLANS {
+                plans.clear();
+            }
+            plans.insert((sql.to_owned(), hint), Arc::new(CachedPlan { plan: optimized.clone(), schema }));
+        }
+    }
+}
+
+/// True when `plan` is a query that gives the same answer over the same data each time it
+/// runs: no volatile or stable function, no parameter, no EXPLAIN, DML or DDL.
+fn reusable(plan: &LogicalPlan) -> bool {
+    if matches!(
+        plan,
+        LogicalPlan::Explain(_)
+            | LogicalPlan::Analyze(_)
+            | LogicalPlan::Dml(_)
+            | LogicalPlan::Ddl(_)
+            | LogicalPlan::Copy(_)
+            | LogicalPlan::Statement(_)
+            | LogicalPlan::DescribeTable(_)
+    ) {
+        return false;
+    }
+    let changing = |e: &Expr| match e {
+        Expr::ScalarFunction(f) => f.func.signature().volatility != Volatility::Immutable,
+        Expr::Placeholder(_) => true,
+        _ => false,
+    };
+    let mut found = false;
+    let walked = plan.apply_with_subqueries(|node| {
+        node.apply_expressions(|e| {
+            found |= e.exists(|e| Ok(changing(e)))?;
+            Ok(if found { TreeNodeRecursion::Stop } else { TreeNodeRecursion::Continue })
+        })
+    });
+    walked.is_ok() && !found
+}
+
+/// `plan` with each collection table re-read from `store`; None when one went stale.
+fn refresh(plan: &LogicalPlan, store: &Store) -> DFResult<Option<LogicalPlan>> {
+    let mut stale = false;
+    let fresh = plan
+        .clone()
+        .transform_up_with_subqueries(|node| {
+            let LogicalPlan::TableScan(scan) = node else { return Ok(Transformed::no(node)) };
+            let provider = source_as_provider(&scan.source)?;
+            let Some(table) = provider.downcast_ref::<CollectionTable>() else {
+                return Ok(Transformed::no(LogicalPlan::TableScan(scan)));
+            };
+            match table.refreshed(store) {
+                Some(t) => {
+                    Ok(Transformed::yes(LogicalPlan::TableScan(TableScan { source: provider_as_source(Arc::new(t)), ..scan })))
+                }
+                None => {
+                    stale = true;
+                    Ok(Transformed::new(LogicalPlan::TableScan(scan), false, TreeNodeRecursion::Stop))
+                }
+            }
+        })?
+        .data;
+    Ok((!stale).then_some(fresh))
+}
