@@ -31,10 +31,13 @@ pub struct CachedPlan {
     pub schema: SchemaRef,
 }
 
+/// What a plan is kept under: the query text and its hint.
+type Key = (String, Option<Hint>);
+
 /// Optimized plans by query text and hint.
 #[derive(Default)]
 pub struct PlanCache {
-    plans: Mutex<HashMap<(String, Option<Hint>), Arc<CachedPlan>>>,
+    plans: Mutex<HashMap<Key, Arc<CachedPlan>>>,
 }
 
 impl PlanCache {
