@@ -109,6 +109,7 @@ impl Engine {
         if let Some((plan, schema)) = self.plans.get(&sql, hint, &self.store)? {
             return self.run_optimized(&self.state_with(hint), plan, schema).await;
         }
+        let generation = self.plans.generation();
         let statement = parse_one(&sql)?;
         if let DFStatement::Statement(s) = &statement {
             if let Some(ddl) = standard_ddl(s)? {
@@ -130,7 +131,7 @@ impl Engine {
         let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
         let (state, plan) = df.into_parts();
         let optimized = state.optimize(&plan)?;
-        self.plans.keep(&sql, hint, &plan, &optimized, schema.clone());
+        self.plans.keep(&sql, hint, generation, (&plan, &optimized), schema.clone());
         self.run_optimized(&state, optimized, schema).await
     }
 

@@ -15,16 +15,15 @@ use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
 use datafusion::common::{internal_err, Result as DFResult, ScalarValue, Statistics};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
-use datafusion::physical_expr::expressions::{Column, Literal};
+use datafusion::physical_expr::expressions::Column;
 use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
-use datafusion::physical_plan::aggregates::{AggregateExec, AggregateMode};
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
 use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties};
 
 use crate::access::describe;
 use crate::error::to_df;
-use crate::index_source::{one_batch, scalar, scan_below, IndexSource};
+use crate::index_source::{counts_rows, first_stage, one_batch, scalar, IndexSource};
 use crate::schema::ColumnKind;
 
 /// The rule that answers grouped counts from the index.
@@ -54,30 +53,13 @@ impl PhysicalOptimizerRule for IndexGroupCount {
 /// The index count standing in for `node`, when it is the first stage of `count(*)` grouped
 /// by the one column a collection scan reads.
 fn replacement(node: &Arc<dyn ExecutionPlan>) -> Option<Arc<dyn ExecutionPlan>> {
-    let agg = node.downcast_ref::<AggregateExec>()?;
-    let scan = scan_below(agg.input())?;
-    let partitions = scan.properties().output_partitioning().partition_count();
-    let one_partition = partitions == 1;
-    match agg.mode() {
-        AggregateMode::Partial => {}
-        AggregateMode::Single if one_partition => {}
-        _ => return None,
-    }
+    let (agg, scan, partitions) = first_stage(node)?;
     let group = agg.group_expr();
     match group.expr() {
         [(e, _)] if group.is_single() && e.downcast_ref::<Column>().is_some_and(|c| c.index() == 0) => {}
         _ => return None,
     }
-    let counts_rows = |a: &datafusion::physical_expr::aggregate::AggregateFunctionExpr| {
-        a.fun().name() == "count"
-            && !a.is_distinct()
-            && a.order_bys().is_empty()
-            && a.expressions().iter().all(|e| e.downcast_ref::<Literal>().is_some_and(|l| !l.value().is_null()))
-    };
-    if agg.aggr_expr().is_empty()
-        || !agg.aggr_expr().iter().all(|a| counts_rows(a))
-        || agg.filter_expr().iter().any(Option::is_some)
-    {
+    if agg.aggr_expr().is_empty() || !agg.aggr_expr().iter().all(|a| counts_rows(a)) {
         return None;
     }
     let source = scan.index_source()?;

@@ -15,17 +15,20 @@ use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
 use datafusion::common::{internal_err, Result as DFResult, ScalarValue, Statistics};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::physical_expr::aggregate::AggregateFunctionExpr;
-use datafusion::physical_expr::expressions::{Column, Literal};
+use datafusion::physical_expr::expressions::Column;
 use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
-use datafusion::physical_plan::aggregates::{AggregateExec, AggregateMode};
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
 use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties};
 
 use crate::access::describe;
 use crate::error::to_df;
-use crate::index_source::{one_batch, scalar, scan_below, IndexSource};
+use crate::index_source::{counts_rows, first_stage, one_batch, scalar, IndexSource};
 use crate::schema::ColumnKind;
+
+/// A filter matching less than one document in this many makes MIN/MAX read the matches
+/// instead of walking the index.
+const SELECTIVE_SHARE: u64 = 8;
 
 /// One aggregate the index answers.
 #[derive(Debug, Clone)]
@@ -63,20 +66,17 @@ impl PhysicalOptimizerRule for IndexExtremes {
 /// The index answer standing in for `node`, when it is the first stage of an ungrouped
 /// aggregation of only MIN/MAX of typed columns and COUNT(*) over a collection scan.
 fn replacement(node: &Arc<dyn ExecutionPlan>) -> Option<Arc<dyn ExecutionPlan>> {
-    let agg = node.downcast_ref::<AggregateExec>()?;
-    let scan = scan_below(agg.input())?;
-    let partitions = scan.properties().output_partitioning().partition_count();
-    match agg.mode() {
-        AggregateMode::Partial => {}
-        AggregateMode::Single if partitions == 1 => {}
-        _ => return None,
-    }
-    if !agg.group_expr().expr().is_empty() || agg.filter_expr().iter().any(Option::is_some) {
+    let (agg, scan, partitions) = first_stage(node)?;
+    if !agg.group_expr().expr().is_empty() {
         return None;
     }
     let source = scan.index_source()?;
     let answers: Vec<Answer> = agg.aggr_expr().iter().map(|a| answer(a, &source)).collect::<Option<_>>()?;
-    if answers.is_empty() {
+    // Under a selective filter, walking the index from one end meets many values held by
+    // no matching document before the first held by one: reading the few matches is cheaper.
+    let walks = answers.iter().any(|a| matches!(a, Answer::Extreme { .. }));
+    let selective = source.predicate.is_some() && source.estimated_rows.saturating_mul(SELECTIVE_SHARE) < source.total_rows;
+    if answers.is_empty() || (walks && selective) {
         return None;
     }
     Some(Arc::new(IndexExtremesExec::new(source, answers, agg.schema(), partitions)))
@@ -87,11 +87,11 @@ fn answer(a: &AggregateFunctionExpr, source: &IndexSource) -> Option<Answer> {
     if a.is_distinct() || !a.order_bys().is_empty() {
         return None;
     }
+    if counts_rows(a) {
+        return Some(Answer::Count);
+    }
     let args = a.expressions();
     let greatest = match a.fun().name() {
-        "count" if args.iter().all(|e| e.downcast_ref::<Literal>().is_some_and(|l| !l.value().is_null())) => {
-            return Some(Answer::Count)
-        }
         "min" => false,
         "max" => true,
         _ => return None,

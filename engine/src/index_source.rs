@@ -10,6 +10,9 @@ use cairn_storage::shard::Shard;
 use cairn_storage::{Collection, IndexPredicate, ShardSnapshot, Value};
 use datafusion::common::{internal_err, Result as DFResult, ScalarValue};
 use datafusion::execution::SendableRecordBatchStream;
+use datafusion::physical_expr::aggregate::AggregateFunctionExpr;
+use datafusion::physical_expr::expressions::Literal;
+use datafusion::physical_plan::aggregates::{AggregateExec, AggregateMode};
 use datafusion::physical_plan::coop::CooperativeExec;
 use datafusion::physical_plan::repartition::RepartitionExec;
 use datafusion::physical_plan::stream::RecordBatchReceiverStreamBuilder;
@@ -20,8 +23,8 @@ use crate::error::to_df;
 use crate::scan_exec::CollectionScanExec;
 use crate::schema::SqlColumn;
 
-/// A collection scan that only the index filters (no filter of its own, no limit, no forced
-/// column scan): its columns over the documents matching its predicate.
+/// A collection scan whose filters the index answers exactly (and without a limit or a
+/// forced column scan): its columns over the documents matching its predicate.
 #[derive(Clone)]
 pub struct IndexSource {
     /// The collection.
@@ -32,6 +35,10 @@ pub struct IndexSource {
     pub columns: Vec<SqlColumn>,
     /// The filter, answered exactly by the index (every live document without one).
     pub predicate: Option<IndexPredicate>,
+    /// Estimated documents matching the predicate.
+    pub estimated_rows: u64,
+    /// Documents in the collection.
+    pub total_rows: u64,
 }
 
 impl IndexSource {
@@ -52,6 +59,31 @@ impl IndexSource {
         }
         Ok((snapshot, docs))
     }
+}
+
+/// `node` as the first stage of an aggregation over a collection scan, with the scan's
+/// partition count: a partial aggregation, or a single one over a one-shard scan.
+pub fn first_stage(node: &Arc<dyn ExecutionPlan>) -> Option<(&AggregateExec, &CollectionScanExec, usize)> {
+    let agg = node.downcast_ref::<AggregateExec>()?;
+    let scan = scan_below(agg.input())?;
+    let partitions = scan.properties().output_partitioning().partition_count();
+    match agg.mode() {
+        AggregateMode::Partial => {}
+        AggregateMode::Single if partitions == 1 => {}
+        _ => return None,
+    }
+    if agg.filter_expr().iter().any(Option::is_some) {
+        return None;
+    }
+    Some((agg, scan, partitions))
+}
+
+/// True when `a` is `count(*)` (or `count` of any non-null literal): it counts rows.
+pub fn counts_rows(a: &AggregateFunctionExpr) -> bool {
+    a.fun().name() == "count"
+        && !a.is_distinct()
+        && a.order_bys().is_empty()
+        && a.expressions().iter().all(|e| e.downcast_ref::<Literal>().is_some_and(|l| !l.value().is_null()))
 }
 
 /// The collection scan feeding `plan` unchanged: the plan itself, or below the wrappers

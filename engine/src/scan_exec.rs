@@ -97,7 +97,14 @@ impl CollectionScanExec {
             Some(f) => Some(f.index.clone()),
             None => self.choice.path.predicate().cloned(),
         };
-        Some(IndexSource { collection: self.collection.clone(), name: self.name.clone(), columns: self.columns.clone(), predicate })
+        Some(IndexSource {
+            collection: self.collection.clone(),
+            name: self.name.clone(),
+            columns: self.columns.clone(),
+            predicate,
+            estimated_rows: self.choice.estimated_rows,
+            total_rows: self.choice.total_rows,
+        })
     }
 }
 

@@ -55,4 +55,10 @@ async fn repeated_queries_see_the_store_as_it_is() {
     let first = rows(&engine, now).await;
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     assert_ne!(rows(&engine, now).await, first);
+    // So is a table function's argument that reads it.
+    let series = "SELECT value FROM generate_series(CAST(date_part('epoch', now()) * 1000 AS BIGINT), \
+                  CAST(date_part('epoch', now()) * 1000 AS BIGINT))";
+    let first = rows(&engine, series).await;
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    assert_ne!(rows(&engine, series).await, first);
 }

@@ -102,9 +102,10 @@ impl ShardSnapshot {
         Ok(n)
     }
 
-    /// Each distinct value of scalar type `t` that `path` holds in some of
-    /// `docs`, with how many of `docs` hold it, from posting-list sizes: a grouped count
-    /// without reading a column. Values come in no particular order.
+    /// Each distinct value of scalar type `t` that `path` holds in some of `docs`, with how
+    /// many of `docs` hold it, from posting-list sizes: a grouped count without reading a
+    /// column. Values come in index order; floats come as the index keys them (`-0.0` as
+    /// `0.0`, every NaN as one).
     pub fn value_counts(&self, path: &str, t: ValueType, docs: &RoaringBitmap) -> Result<Vec<(Value, u64)>> {
         let Some(id) = self.path_id(path) else { return Ok(Vec::new()) };
         let (start, end) = type_range(id, t)?;
@@ -140,7 +141,7 @@ impl ShardSnapshot {
         let Some(id) = self.path_id(path) else { return Ok(None) };
         let (start, end) = type_range(id, t)?;
         let head = start.len() - 1;
-        self.find_posting((&start, &end), greatest, |key, set| {
+        self.find_posting(cf::SEARCH, (&start, Some(&end)), greatest, |key, set| {
             if set.is_disjoint(docs) {
                 return Ok(None);
             }

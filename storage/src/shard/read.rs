@@ -170,54 +170,46 @@ impl ShardSnapshot {
     }
 
     /// Calls `f` with every posting list of `family` (search or range index) whose key is in
-    /// `start..end`, pending edits applied; keys only in the pending runs come last.
+    /// `start..end`, in key order, pending edits applied.
     pub(crate) fn for_each_posting(
         &self,
         family: &str,
         start: &[u8],
         end: Option<Vec<u8>>,
-        mut f: impl FnMut(&[u8], RoaringBitmap),
+        mut f: impl FnMut(&[u8], &RoaringBitmap),
     ) -> Result<()> {
-        let mut pending = if family == cf::SEARCH { self.pending.range(start, end.as_deref()) } else { Default::default() };
-        let mut it = self.shard.db.raw_iterator_cf_opt(self.shard.cf(family), self.bounded(start, end));
-        it.seek(start);
-        while let (Some(k), Some(v)) = (it.key(), it.value()) {
-            let mut set = posting::decode(v)?;
-            if let Some(ops) = pending.remove(k) {
-                posting::apply(&mut set, &ops)?;
-            }
+        self.find_posting(family, (start, end.as_deref()), false, |k, set| {
             f(k, set);
-            it.next();
-        }
-        it.status().ctx("scanning posting lists")?;
-        for (k, ops) in pending {
-            let mut set = RoaringBitmap::new();
-            posting::apply(&mut set, &ops)?;
-            f(&k, set);
-        }
-        Ok(())
+            Ok(None::<()>)
+        })
+        .map(|_| ())
     }
 
-    /// The first posting list of the search index with a key in `start..end` (the last one
-    /// with `reverse`), in key order with pending edits applied, for which `accept` gives a
-    /// result; that result.
+    /// Walks the posting lists of `family` (search or range index) with keys in `start..end`
+    /// in key order (from the end with `reverse`), pending edits applied, until `visit` gives
+    /// a result; that result.
     pub(crate) fn find_posting<T>(
         &self,
-        (start, end): (&[u8], &[u8]),
+        family: &str,
+        (start, end): (&[u8], Option<&[u8]>),
         reverse: bool,
-        mut accept: impl FnMut(&[u8], &RoaringBitmap) -> Result<Option<T>>,
+        mut visit: impl FnMut(&[u8], &RoaringBitmap) -> Result<Option<T>>,
     ) -> Result<Option<T>> {
-        let pending = self.pending.range(start, Some(end));
+        let pending = if family == cf::SEARCH { self.pending.range(start, end) } else { Default::default() };
         let mut pending: Box<dyn Iterator<Item = (&Vec<u8>, &Vec<u8>)>> =
             if reverse { Box::new(pending.iter().rev()) } else { Box::new(pending.iter()) };
         let mut next_pending = pending.next();
-        let mut it = self.shard.db.raw_iterator_cf_opt(self.shard.cf(cf::SEARCH), self.bounded(start, Some(end.to_vec())));
+        let mut it = self.shard.db.raw_iterator_cf_opt(self.shard.cf(family), self.bounded(start, end.map(<[u8]>::to_vec)));
         if reverse {
             it.seek_to_last();
         } else {
             it.seek(start);
         }
         loop {
+            if it.key().is_none() {
+                // The index is done, or failed: pending-only keys may only follow a clean end.
+                it.status().ctx("scanning posting lists")?;
+            }
             // The next key in walking order: from the index (with its pending edits), or pending only.
             let from_index = match (it.key(), next_pending) {
                 (None, None) => break,
@@ -249,11 +241,10 @@ impl ShardSnapshot {
                     None => break,
                 },
             };
-            if let Some(found) = accept(&key, &set)? {
+            if let Some(found) = visit(&key, &set)? {
                 return Ok(Some(found));
             }
         }
-        it.status().ctx("scanning posting lists")?;
         Ok(None)
     }
 

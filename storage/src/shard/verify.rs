@@ -109,7 +109,7 @@ impl ShardSnapshot {
         let mut seen = 0;
         self.for_each_posting(family, &[], None, |k, got| {
             match want.get(k) {
-                Some(w) if *w == got => seen += 1,
+                Some(w) if w == got => seen += 1,
                 Some(w) => {
                     seen += 1;
                     report.problems.push(format!("{family} posting {k:?}: stored {} docs, rows say {}", got.len(), w.len()));
