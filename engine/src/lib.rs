@@ -31,6 +31,7 @@ pub mod pushdown;
 pub mod rewrite;
 pub mod scan_exec;
 pub mod schema;
+pub mod sql_text;
 pub mod statements;
 pub mod table;
 pub mod undefined;

@@ -5,6 +5,8 @@
 
 use std::borrow::Cow;
 
+use crate::sql_text::skip_non_code;
+
 /// The SQL text with every `IS [NOT] UNDEFINED` rewritten.
 pub fn rewrite_undefined(sql: &str) -> Cow<'_, str> {
     if !sql.to_ascii_lowercase().contains("undefined") {
@@ -15,10 +17,11 @@ pub fn rewrite_undefined(sql: &str) -> Cow<'_, str> {
     let mut i = 0;
     let mut copied = 0;
     while i < b.len() {
+        if let Some(end) = skip_non_code(b, i) {
+            i = end;
+            continue;
+        }
         match b[i] {
-            b'\'' | b'"' => i = skip_quoted(b, i),
-            b'-' if b.get(i + 1) == Some(&b'-') => i = b[i..].iter().position(|c| *c == b'\n').map_or(b.len(), |p| i + p),
-            b'/' if b.get(i + 1) == Some(&b'*') => i = find(b, i + 2, b"*/").map_or(b.len(), |p| p + 2),
             c if is_word(c) => {
                 let start = i;
                 while i < b.len() && is_word(b[i]) {
@@ -62,27 +65,6 @@ fn next_word(sql: &str, mut i: usize) -> Option<(&str, usize)> {
         i += 1;
     }
     (i > start).then(|| (&sql[start..i], i))
-}
-
-/// The index just past the quoted text starting at `i` (a doubled quote is an escaped one).
-fn skip_quoted(b: &[u8], i: usize) -> usize {
-    let q = b[i];
-    let mut j = i + 1;
-    while j < b.len() {
-        if b[j] == q {
-            if b.get(j + 1) == Some(&q) {
-                j += 2;
-                continue;
-            }
-            return j + 1;
-        }
-        j += 1;
-    }
-    b.len()
-}
-
-fn find(b: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
-    b.get(from..)?.windows(needle.len()).position(|w| w == needle).map(|p| from + p)
 }
 
 #[cfg(test)]

@@ -1,11 +1,120 @@
 //! # cairn (cairn-server)
 //!
-//! The `cairn` binary: configuration, the PostgreSQL wire-protocol frontend, the REST API,
-//! authentication and authorization, and the process roles (every role in one process by
-//! default; aggregator, leaf or tailer when clustered). Not yet built: see the server issue;
-//! until then the binary only reports that.
+//! The `cairn` binary. `cairn serve` runs every role in one process (the embedded default):
+//! a store in a local data directory and the PostgreSQL wire protocol on 127.0.0.1:5433. It
+//! stops cleanly on SIGINT or SIGTERM, closing every collection's RocksDB.
 
-fn main() {
-    eprintln!("cairn: the server is not built yet; the storage engine is in the cairn-storage crate");
-    std::process::exit(2);
+mod pg;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use cairn_engine::Engine;
+use cairn_storage::{Store, StoreOptions};
+use clap::{Parser, Subcommand};
+use tokio::net::TcpListener;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Cairn: a real-time analytics database for schemaless JSON, spoken to over the PostgreSQL
+/// wire protocol.
+#[derive(Parser, Debug)]
+#[command(name = "cairn", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run Cairn: every role in one process, over a local data directory.
+    Serve(ServeArgs),
+}
+
+/// Options of `cairn serve` (each also read from the environment variable shown).
+#[derive(clap::Args, Debug)]
+struct ServeArgs {
+    /// Directory holding the store (created when missing).
+    #[arg(long, env = "CAIRN_DATA_DIR", default_value = "./cairn-data")]
+    data_dir: PathBuf,
+    /// Address the PostgreSQL wire protocol listens on.
+    #[arg(long, env = "CAIRN_PG_LISTEN", default_value = "127.0.0.1:5433")]
+    pg_listen: SocketAddr,
+    /// Block cache shared by every collection, in MiB.
+    #[arg(long, env = "CAIRN_CACHE_MIB", default_value_t = 512)]
+    cache_mib: usize,
+}
+
+/// Why `cairn serve` could not start or stopped.
+#[derive(Debug, thiserror::Error)]
+enum ServeError {
+    #[error("refusing to listen on {0}: it is reachable from other machines, and authentication is not configured")]
+    OpenBind(SocketAddr),
+    #[error("opening the store in {path}: {source}")]
+    Store { path: String, source: cairn_storage::StorageError },
+    #[error("listening on {addr}: {source}")]
+    Listen { addr: SocketAddr, source: std::io::Error },
+    #[error("waiting for a shutdown signal: {0}")]
+    Signal(std::io::Error),
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start the async runtime");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = match cli.command {
+        Command::Serve(args) => runtime.block_on(serve(args)),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(args: ServeArgs) -> Result<(), ServeError> {
+    if !pg::is_loopback(&args.pg_listen) {
+        return Err(ServeError::OpenBind(args.pg_listen));
+    }
+    let options = StoreOptions { cache_bytes: args.cache_mib << 20, ..Default::default() };
+    let store = Store::open(&args.data_dir, options)
+        .map_err(|source| ServeError::Store { path: args.data_dir.display().to_string(), source })?;
+    let store = Arc::new(store);
+    let engine = Arc::new(Engine::new(store.clone()));
+    let listener =
+        TcpListener::bind(args.pg_listen).await.map_err(|source| ServeError::Listen { addr: args.pg_listen, source })?;
+    let pg_addr = listener.local_addr().unwrap_or(args.pg_listen);
+    tracing::info!(data_dir = %args.data_dir.display(), "store open");
+    tracing::info!("PostgreSQL wire protocol on {pg_addr}: psql -h {} -p {} -U cairn cairn", pg_addr.ip(), pg_addr.port());
+    let server = tokio::spawn(pg::serve(listener, Arc::new(pg::Frontend::new(engine))));
+    let stopped = shutdown_signal().await;
+    tracing::info!("shutting down");
+    server.abort();
+    // Open connections hold the engine: the store closes once the runtime ends their tasks.
+    drop(store);
+    stopped
+}
+
+/// Waits for SIGINT or SIGTERM.
+async fn shutdown_signal() -> Result<(), ServeError> {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).map_err(ServeError::Signal)?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r.map_err(ServeError::Signal),
+        _ = term.recv() => Ok(()),
+    }
 }
