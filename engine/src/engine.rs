@@ -16,10 +16,7 @@ use datafusion::logical_expr::{LogicalPlan, ScalarUDF};
 use datafusion::physical_plan::collect;
 use datafusion::optimizer::{Optimizer, OptimizerRule};
 use datafusion::sql::parser::{DFParser, Statement as DFStatement};
-use datafusion::sql::sqlparser::ast::{
-    DescribeAlias, Expr as SqlExpr, Function, FunctionArg, FunctionArgExpr, FunctionArgumentList, FunctionArguments, Ident,
-    Insert, ObjectName, SetExpr, Statement, Value as SqlValue,
-};
+use datafusion::sql::sqlparser::ast::{DescribeAlias, Expr as SqlExpr, Insert, SetExpr, Statement, Value as SqlValue};
 use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
 
 use crate::access::{take_hint, Hint, QueryHint};
@@ -30,8 +27,7 @@ use crate::dml::{plan_delete, plan_update, selected, DmlPlan};
 use crate::error::{EngineError, Result};
 use crate::schema::columns;
 use crate::functions::{self, Kind};
-use crate::index_count::IndexGroupCount;
-use crate::index_extremes::IndexExtremes;
+use crate::index_answer::IndexAggregates;
 use crate::json_docs::JsonDocs;
 use crate::lateral::LateralUnnest;
 use crate::nested::NestedColumns;
@@ -41,7 +37,7 @@ use crate::planner::{CairnPlanner, CairnTypes};
 use crate::rewrite::DynamicRewrite;
 use crate::undefined::rewrite_undefined;
 use crate::variant::render_result;
-use crate::statements::{ident_name, insert_target, object_table_name, parse_cairn_ddl, standard_ddl, Ddl, TableName};
+use crate::statements::{function_call, ident_name, insert_target, object_table_name, parse_cairn_ddl, standard_ddl, Ddl, TableName};
 
 /// Name of the one catalog (database) a Cairn server has.
 pub const CATALOG: &str = "cairn";
@@ -84,8 +80,7 @@ impl Engine {
             .with_expr_planners(planners)
             .with_type_planner(Arc::new(CairnTypes))
             .with_optimizer_rules(optimizer_rules())
-            .with_physical_optimizer_rule(Arc::new(IndexGroupCount))
-            .with_physical_optimizer_rule(Arc::new(IndexExtremes))
+            .with_physical_optimizer_rule(Arc::new(IndexAggregates))
             .with_relation_planners(vec![Arc::new(OrdinalityPlanner)])
             .build();
         for f in functions::all() {
@@ -259,20 +254,7 @@ fn optimizer_rules() -> Vec<Arc<dyn OptimizerRule + Send + Sync>> {
 
 /// `cairn_get(e)`: the value of `e` as a variant, keeping its own type.
 fn own_type(e: SqlExpr) -> SqlExpr {
-    SqlExpr::Function(Function {
-        name: ObjectName::from(vec![Ident::new(Kind::Get.name())]),
-        uses_odbc_syntax: false,
-        parameters: FunctionArguments::None,
-        args: FunctionArguments::List(FunctionArgumentList {
-            duplicate_treatment: None,
-            args: vec![FunctionArg::Unnamed(FunctionArgExpr::Expr(e))],
-            clauses: vec![],
-        }),
-        filter: None,
-        null_treatment: None,
-        over: None,
-        within_group: vec![],
-    })
+    function_call(Kind::Get.name(), e)
 }
 
 /// Parses exactly one statement in PostgreSQL's dialect.

@@ -1,29 +1,23 @@
-//! MIN, MAX and COUNT(*) without GROUP BY from the index: over a collection scan that only the
-//! index filters, `min(x)` and `max(x)` of a typed column (not floats) are the first and last
-//! values of `x` in the ordered search index held by a matching document, and `count(*)` is
-//! the number of matching documents. A physical optimizer rule puts [`IndexExtremesExec`] in
-//! place of the aggregation's per-shard stage; it produces that stage's one row per shard.
+//! MIN, MAX and COUNT(*) without GROUP BY from the index: over a collection scan whose
+//! filters the index answers exactly, `min(x)` and `max(x)` of a typed column (not floats) are
+//! the first and last values of `x` in the ordered search index held by a matching document,
+//! and `count(*)` is the number of matching documents: the aggregation's per-shard stage's
+//! one row per shard ([`crate::index_answer`]).
 
-use std::fmt;
 use std::sync::Arc;
 
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
-use cairn_storage::ValueType;
-use datafusion::common::config::ConfigOptions;
-use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
-use datafusion::common::{internal_err, Result as DFResult, ScalarValue, Statistics};
-use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use cairn_storage::{ShardSnapshot, ValueType};
+use datafusion::common::{Result as DFResult, ScalarValue};
 use datafusion::physical_expr::aggregate::AggregateFunctionExpr;
 use datafusion::physical_expr::expressions::Column;
-use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
-use datafusion::physical_optimizer::PhysicalOptimizerRule;
-use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
-use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties};
+use datafusion::physical_plan::ExecutionPlan;
+use roaring::RoaringBitmap;
 
-use crate::access::describe;
 use crate::error::to_df;
-use crate::index_source::{counts_rows, first_stage, one_batch, scalar, IndexSource};
+use crate::index_answer::{IndexAnswerExec, ShardAnswer};
+use crate::index_source::{counts_rows, first_stage, scalar, IndexSource};
 use crate::schema::ColumnKind;
 
 /// A filter matching less than one document in this many makes MIN/MAX read the matches
@@ -31,7 +25,6 @@ use crate::schema::ColumnKind;
 const SELECTIVE_SHARE: u64 = 8;
 
 /// One aggregate the index answers.
-#[derive(Debug, Clone)]
 enum Answer {
     /// The least (`greatest: false`) or greatest value of the field at `path` of type `t`.
     Extreme { path: String, t: ValueType, greatest: bool },
@@ -39,33 +32,9 @@ enum Answer {
     Count,
 }
 
-/// The rule that answers MIN, MAX and COUNT(*) without grouping from the index.
-#[derive(Debug, Default)]
-pub struct IndexExtremes;
-
-impl PhysicalOptimizerRule for IndexExtremes {
-    fn optimize(&self, plan: Arc<dyn ExecutionPlan>, _config: &ConfigOptions) -> DFResult<Arc<dyn ExecutionPlan>> {
-        plan.transform_up(|node| {
-            Ok(match replacement(&node) {
-                Some(p) => Transformed::yes(p),
-                None => Transformed::no(node),
-            })
-        })
-        .map(|t| t.data)
-    }
-
-    fn name(&self) -> &str {
-        "cairn_index_extremes"
-    }
-
-    fn schema_check(&self) -> bool {
-        true
-    }
-}
-
 /// The index answer standing in for `node`, when it is the first stage of an ungrouped
 /// aggregation of only MIN/MAX of typed columns and COUNT(*) over a collection scan.
-fn replacement(node: &Arc<dyn ExecutionPlan>) -> Option<Arc<dyn ExecutionPlan>> {
+pub fn replacement(node: &Arc<dyn ExecutionPlan>) -> Option<Arc<dyn ExecutionPlan>> {
     let (agg, scan, partitions) = first_stage(node)?;
     if !agg.group_expr().expr().is_empty() {
         return None;
@@ -79,7 +48,7 @@ fn replacement(node: &Arc<dyn ExecutionPlan>) -> Option<Arc<dyn ExecutionPlan>> 
     if answers.is_empty() || (walks && selective) {
         return None;
     }
-    Some(Arc::new(IndexExtremesExec::new(source, answers, agg.schema(), partitions)))
+    Some(Arc::new(IndexAnswerExec::new(source, Arc::new(Extremes(answers)), agg.schema(), partitions)))
 }
 
 /// How the index answers the aggregate `a` over `source`'s columns, if it can.
@@ -104,36 +73,17 @@ fn answer(a: &AggregateFunctionExpr, source: &IndexSource) -> Option<Answer> {
     }
 }
 
-/// Answers MIN, MAX and COUNT(*) per shard from the index.
-pub struct IndexExtremesExec {
-    source: IndexSource,
-    answers: Vec<Answer>,
-    schema: SchemaRef,
-    properties: Arc<PlanProperties>,
-}
+/// The aggregates of one stage, each answered from the index.
+struct Extremes(Vec<Answer>);
 
-impl IndexExtremesExec {
-    fn new(source: IndexSource, answers: Vec<Answer>, schema: SchemaRef, partitions: usize) -> IndexExtremesExec {
-        let properties = Arc::new(PlanProperties::new(
-            EquivalenceProperties::new(schema.clone()),
-            Partitioning::UnknownPartitioning(partitions),
-            EmissionType::Final,
-            Boundedness::Bounded,
-        ));
-        IndexExtremesExec { source, answers, schema, properties }
+impl ShardAnswer for Extremes {
+    fn name(&self) -> &'static str {
+        "IndexExtremesExec"
     }
-}
 
-impl fmt::Debug for IndexExtremesExec {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("IndexExtremesExec").field("collection", &self.source.name).field("answers", &self.answers).finish()
-    }
-}
-
-impl DisplayAs for IndexExtremesExec {
-    fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
+    fn describe(&self) -> String {
         let answers: Vec<String> = self
-            .answers
+            .0
             .iter()
             .map(|a| match a {
                 Answer::Extreme { path, greatest: false, .. } => format!("min({path})"),
@@ -141,65 +91,29 @@ impl DisplayAs for IndexExtremesExec {
                 Answer::Count => "count(*)".to_owned(),
             })
             .collect();
-        write!(f, "IndexExtremesExec: collection={} [{}]", self.source.name, answers.join(", "))?;
-        if let Some(p) = &self.source.predicate {
-            write!(f, " index_predicate=[{}]", describe(p))?;
-        }
-        Ok(())
-    }
-}
-
-impl ExecutionPlan for IndexExtremesExec {
-    fn name(&self) -> &str {
-        "IndexExtremesExec"
+        format!("[{}]", answers.join(", "))
     }
 
-    fn properties(&self) -> &Arc<PlanProperties> {
-        &self.properties
-    }
-
-    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
-        vec![]
-    }
-
-    fn apply_expressions(
+    fn answer(
         &self,
-        _f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> DFResult<TreeNodeRecursion>,
-    ) -> DFResult<TreeNodeRecursion> {
-        Ok(TreeNodeRecursion::Continue)
-    }
-
-    fn with_new_children(self: Arc<Self>, children: Vec<Arc<dyn ExecutionPlan>>) -> DFResult<Arc<dyn ExecutionPlan>> {
-        if children.is_empty() {
-            Ok(self)
-        } else {
-            internal_err!("IndexExtremesExec has no children")
-        }
-    }
-
-    fn partition_statistics(&self, _partition: Option<usize>) -> DFResult<Arc<Statistics>> {
-        Ok(Arc::new(Statistics::new_unknown(&self.schema)))
-    }
-
-    fn execute(&self, partition: usize, _ctx: Arc<TaskContext>) -> DFResult<SendableRecordBatchStream> {
-        let shard = self.source.shard(partition)?;
-        let (source, answers, schema) = (self.source.clone(), self.answers.clone(), self.schema.clone());
-        Ok(one_batch(self.schema.clone(), move || {
-            let (snapshot, docs) = source.docs(&shard)?;
-            let mut columns = Vec::with_capacity(answers.len());
-            for (answer, field) in answers.iter().zip(schema.fields()) {
-                let value = match answer {
-                    Answer::Count => ScalarValue::Int64(Some(docs.len() as i64)),
-                    Answer::Extreme { path, t, greatest } => {
-                        match snapshot.extreme_value(path, *t, &docs, *greatest).map_err(to_df)? {
-                            Some(v) => scalar(v).cast_to(field.data_type())?,
-                            None => ScalarValue::try_from(field.data_type())?,
-                        }
+        _source: &IndexSource,
+        snapshot: &ShardSnapshot,
+        docs: &RoaringBitmap,
+        schema: &SchemaRef,
+    ) -> DFResult<RecordBatch> {
+        let mut columns = Vec::with_capacity(self.0.len());
+        for (answer, field) in self.0.iter().zip(schema.fields()) {
+            let value = match answer {
+                Answer::Count => ScalarValue::Int64(Some(docs.len() as i64)),
+                Answer::Extreme { path, t, greatest } => {
+                    match snapshot.extreme_value(path, *t, docs, *greatest).map_err(to_df)? {
+                        Some(v) => scalar(v).cast_to(field.data_type())?,
+                        None => ScalarValue::try_from(field.data_type())?,
                     }
-                };
-                columns.push(value.to_array_of_size(1)?);
-            }
-            Ok(RecordBatch::try_new(schema.clone(), columns)?)
-        }))
+                }
+            };
+            columns.push(value.to_array_of_size(1)?);
+        }
+        Ok(RecordBatch::try_new(schema.clone(), columns)?)
     }
 }

@@ -1,21 +1,18 @@
 //! What the aggregations answered from the index share: the collection scan they stand in for
 //! ([`IndexSource`], found below DataFusion's wrappers by [`scan_below`]), the documents it
-//! would have read in one shard, stored values as SQL scalars, and a one-batch stream per shard.
+//! would have read in one shard, the aggregation stage they replace, and stored values as SQL
+//! scalars.
 
 use std::sync::Arc;
 
-use arrow_array::RecordBatch;
-use arrow_schema::SchemaRef;
 use cairn_storage::shard::Shard;
 use cairn_storage::{Collection, IndexPredicate, ShardSnapshot, Value};
 use datafusion::common::{internal_err, Result as DFResult, ScalarValue};
-use datafusion::execution::SendableRecordBatchStream;
 use datafusion::physical_expr::aggregate::AggregateFunctionExpr;
 use datafusion::physical_expr::expressions::Literal;
 use datafusion::physical_plan::aggregates::{AggregateExec, AggregateMode};
 use datafusion::physical_plan::coop::CooperativeExec;
 use datafusion::physical_plan::repartition::RepartitionExec;
-use datafusion::physical_plan::stream::RecordBatchReceiverStreamBuilder;
 use datafusion::physical_plan::{ExecutionPlan, Partitioning};
 use roaring::RoaringBitmap;
 
@@ -115,19 +112,4 @@ pub fn scalar(v: Value) -> ScalarValue {
         Value::DateTime(t) => ScalarValue::TimestampMicrosecond(Some(t), None),
         Value::Timestamp(t) => ScalarValue::TimestampMicrosecond(Some(t), Some("UTC".into())),
     }
-}
-
-/// A stream of the one batch `compute` makes, computed on a blocking thread.
-pub fn one_batch(
-    schema: SchemaRef,
-    compute: impl FnOnce() -> DFResult<RecordBatch> + Send + 'static,
-) -> SendableRecordBatchStream {
-    let mut builder = RecordBatchReceiverStreamBuilder::new(schema, 1);
-    let tx = builder.tx();
-    builder.spawn_blocking(move || {
-        // A closed receiver means the query is gone: nothing left to do.
-        let _sent = tx.blocking_send(Ok(compute()?));
-        Ok(())
-    });
-    builder.build()
 }

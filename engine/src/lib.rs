@@ -18,6 +18,7 @@ pub mod dml;
 pub mod engine;
 pub mod error;
 pub mod functions;
+pub mod index_answer;
 pub mod index_count;
 pub mod index_extremes;
 pub mod index_source;

@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use crate::statements::function_call;
 use arrow_array::{Array, ArrayRef, Int64Array, ListArray, StructArray};
 use arrow_schema::{DataType, Field, FieldRef, Fields};
 use datafusion::common::{exec_err, plan_err, Result as DFResult};
@@ -13,10 +14,7 @@ use datafusion::logical_expr::planner::{PlannedRelation, RelationPlanner, Relati
 use datafusion::logical_expr::{
     ColumnarValue, Expr, LogicalPlanBuilder, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
 };
-use datafusion::sql::sqlparser::ast::{
-    Expr as SqlExpr, Function, FunctionArg, FunctionArgExpr, FunctionArgumentList, FunctionArguments, Ident, ObjectName,
-    TableFactor,
-};
+use datafusion::sql::sqlparser::ast::{Expr as SqlExpr, TableFactor};
 
 /// The function pairing each element of an array with its position.
 pub const WITH_ORDINALITY: &str = "cairn_with_ordinality";
@@ -39,7 +37,7 @@ impl RelationPlanner for OrdinalityPlanner {
         })?;
         let paired = TableFactor::UNNEST {
             alias: None,
-            array_exprs: vec![call(WITH_ORDINALITY, array)],
+            array_exprs: vec![function_call(WITH_ORDINALITY, array)],
             with_offset: false,
             with_offset_alias: None,
             with_ordinality: false,
@@ -50,24 +48,6 @@ impl RelationPlanner for OrdinalityPlanner {
         let plan = LogicalPlanBuilder::from(plan).project([part(VALUE), part(ORDINALITY)])?.build()?;
         Ok(RelationPlanning::Planned(Box::new(PlannedRelation::new(plan, alias))))
     }
-}
-
-/// `name(arg)` in SQL syntax.
-fn call(name: &str, arg: SqlExpr) -> SqlExpr {
-    SqlExpr::Function(Function {
-        name: ObjectName::from(vec![Ident::new(name)]),
-        uses_odbc_syntax: false,
-        parameters: FunctionArguments::None,
-        args: FunctionArguments::List(FunctionArgumentList {
-            duplicate_treatment: None,
-            args: vec![FunctionArg::Unnamed(FunctionArgExpr::Expr(arg))],
-            clauses: vec![],
-        }),
-        filter: None,
-        null_treatment: None,
-        over: None,
-        within_group: vec![],
-    })
 }
 
 /// `cairn_with_ordinality(array)`: the array's elements as `{value, ordinality}` pairs.

@@ -1,10 +1,32 @@
 //! Statements Cairn runs itself instead of handing to DataFusion: workspace and collection DDL
 //! (`CREATE/DROP WORKSPACE|COLLECTION`, and the standard `CREATE/DROP SCHEMA|TABLE` mapped onto
-//! them) and the target of a schemaless `INSERT`.
+//! them) and the target of a schemaless `INSERT`; and a function call in SQL syntax, for
+//! rewrites of parsed statements.
 
-use datafusion::sql::sqlparser::ast::{Ident, ObjectName, ObjectType, SchemaName, Statement, TableObject};
+use datafusion::sql::sqlparser::ast::{
+    Expr as SqlExpr, Function, FunctionArg, FunctionArgExpr, FunctionArgumentList, FunctionArguments, Ident, ObjectName,
+    ObjectType, SchemaName, Statement, TableObject,
+};
 
 use crate::error::{EngineError, Result};
+
+/// `name(arg)` in SQL syntax.
+pub fn function_call(name: &str, arg: SqlExpr) -> SqlExpr {
+    SqlExpr::Function(Function {
+        name: ObjectName::from(vec![Ident::new(name)]),
+        uses_odbc_syntax: false,
+        parameters: FunctionArguments::None,
+        args: FunctionArguments::List(FunctionArgumentList {
+            duplicate_treatment: None,
+            args: vec![FunctionArg::Unnamed(FunctionArgExpr::Expr(arg))],
+            clauses: vec![],
+        }),
+        filter: None,
+        null_treatment: None,
+        over: None,
+        within_group: vec![],
+    })
+}
 
 /// A workspace or collection definition statement.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -12,10 +12,10 @@ use arrow_schema::SchemaRef;
 use async_trait::async_trait;
 use cairn_storage::{Collection, CollectionStats, Store};
 use datafusion::catalog::{Session, TableProvider};
-use datafusion::datasource::TableType;
-use datafusion::error::Result as DFResult;
 use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::common::{Column, DFSchema};
+use datafusion::datasource::TableType;
+use datafusion::error::Result as DFResult;
 use datafusion::logical_expr::utils::conjunction as conjunction_expr;
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
 use datafusion::physical_plan::ExecutionPlan;
@@ -64,28 +64,18 @@ impl CollectionTable {
         if !Arc::ptr_eq(&collection, &self.collection) {
             return None;
         }
-        let stats = collection.stats();
-        let base = schema::columns(&stats);
-        let nested = schema::nested_paths(&stats);
-        if self.columns.get(..base.len())? != base.as_slice() {
+        let fresh = CollectionTable::new(&self.workspace, &self.name, collection);
+        if self.columns.get(..fresh.columns.len())? != fresh.columns.as_slice() {
             return None;
         }
         // Nested paths read as their own columns must still be read the same way.
-        let nested_hold = self.columns[base.len()..].iter().all(|c| match (nested.get(&c.path), c.kind) {
+        let nested_hold = self.columns[fresh.columns.len()..].iter().all(|c| match (fresh.nested.get(&c.path), c.kind) {
             (Some(ColumnKind::Typed(now)), ColumnKind::Typed(then)) => *now == then,
             (Some(_), ColumnKind::Variant) => true,
             _ => false,
         });
-        let schema = schema::arrow_schema(&self.columns, &nested);
-        (nested_hold && schema == self.schema).then(|| CollectionTable {
-            workspace: self.workspace.clone(),
-            name: self.name.clone(),
-            collection,
-            columns: self.columns.clone(),
-            schema,
-            stats: Arc::new(stats),
-            nested,
-        })
+        let schema = schema::arrow_schema(&self.columns, &fresh.nested);
+        (nested_hold && schema == self.schema).then(|| CollectionTable { columns: self.columns.clone(), schema, ..fresh })
     }
 
     /// How many columns the table has.
@@ -176,6 +166,8 @@ impl TableProvider for CollectionTable {
         // Filters the index answers exactly are not checked again above the scan: the index
         // applies them, or a column scan evaluates them itself over a few more columns.
         let exact: Vec<Expr> = filters.iter().filter(|f| is_exact(f, &self.columns)).cloned().collect();
+        // A limit holds when the scan applies every filter itself.
+        let limit = if exact.len() == filters.len() { limit } else { None };
         let mut filter_only = BTreeSet::new();
         for c in exact.iter().flat_map(|e| e.column_refs()) {
             filter_only.insert(self.schema.index_of(&c.name)?);
@@ -188,8 +180,6 @@ impl TableProvider for CollectionTable {
             AccessPath::ColumnScan => self.scan_filter(state, &read, exact)?,
             _ => None,
         };
-        // A limit holds when the scan applies every filter itself.
-        let limit = if filters.iter().all(|f| is_exact(f, &self.columns)) { limit } else { None };
         Ok(Arc::new(CollectionScanExec::new(self.collection.clone(), &self.name, columns, schema, choice, filter, limit)))
     }
 

@@ -88,7 +88,8 @@ fn main() -> ExitCode {
 }
 
 async fn serve(args: ServeArgs) -> Result<(), ServeError> {
-    if !pg::is_loopback(&args.pg_listen) {
+    // Only this machine can reach a loopback address.
+    if !args.pg_listen.ip().is_loopback() {
         return Err(ServeError::OpenBind(args.pg_listen));
     }
     let options = StoreOptions { cache_bytes: args.cache_mib << 20, ..Default::default() };

@@ -3,7 +3,6 @@
 //! PostgreSQL error responses with their SQLSTATE.
 
 use std::fmt::Debug;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -107,9 +106,4 @@ pub async fn serve(listener: TcpListener, frontend: Arc<Frontend>) {
             Err(e) => tracing::warn!(error = %e, "accepting a connection failed"),
         }
     }
-}
-
-/// True when `addr` can only be reached from this machine.
-pub fn is_loopback(addr: &SocketAddr) -> bool {
-    addr.ip().is_loopback()
 }

@@ -111,24 +111,14 @@ impl ShardSnapshot {
         let (start, end) = type_range(id, t)?;
         let head = start.len() - 1;
         let mut out = Vec::new();
-        let mut bad = None;
-        self.for_each_posting(cf::SEARCH, &start, Some(end), |key, set| {
+        self.find_posting(cf::SEARCH, (&start, Some(&end)), false, |key, set| {
             let n = set.intersection_len(docs);
-            if n == 0 {
-                return;
+            if n > 0 {
+                out.extend(typed_value(&key[head..], t)?.map(|v| (v, n)));
             }
-            match decode_key(&key[head..]) {
-                Ok((_, rest)) if !rest.is_empty() => bad = Some(corrupt("search key", "bytes after the value")),
-                // Numbers hold floats too: a typed int column reads them as null.
-                Ok((v, _)) if v.value_type() == t => out.push((v, n)),
-                Ok(_) => {}
-                Err(e) => bad = Some(e),
-            }
+            Ok(None::<()>)
         })?;
-        match bad {
-            Some(e) => Err(e),
-            None => Ok(out),
-        }
+        Ok(out)
     }
 
     /// The least value of type `t` (the greatest with `greatest`) that `path` holds in one of
@@ -145,11 +135,7 @@ impl ShardSnapshot {
             if set.is_disjoint(docs) {
                 return Ok(None);
             }
-            match decode_key(&key[head..])? {
-                (_, rest) if !rest.is_empty() => Err(corrupt("search key", "bytes after the value")),
-                // Numbers hold floats too: a typed int column reads them as null.
-                (v, _) => Ok((v.value_type() == t).then_some(v)),
-            }
+            typed_value(&key[head..], t)
         })
     }
 
@@ -257,6 +243,15 @@ impl ShardSnapshot {
             }
         }
         Ok(out)
+    }
+}
+
+/// The value a search key ends with (`key` starts at the value), if it has type `t`.
+fn typed_value(key: &[u8], t: ValueType) -> Result<Option<Value>> {
+    match decode_key(key)? {
+        (_, rest) if !rest.is_empty() => Err(corrupt("search key", "bytes after the value")),
+        // Numbers hold floats too: a typed int column reads them as null.
+        (v, _) => Ok((v.value_type() == t).then_some(v)),
     }
 }
 
