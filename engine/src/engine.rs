@@ -1,25 +1,32 @@
 //! The engine: a DataFusion session over a store's catalog, and the entry point that runs one
 //! SQL statement, taking Cairn's own statements (DDL, schemaless INSERT) before DataFusion.
 
+use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use arrow_array::RecordBatch;
-use arrow_schema::SchemaRef;
+use arrow_schema::{DataType, SchemaRef};
 use cairn_storage::{Collection, CollectionConfig, StorageError, Store, WriteOp, DEFAULT_WORKSPACE};
+use datafusion::common::{ParamValues, ScalarValue};
 use datafusion::dataframe::DataFrame;
 use datafusion::execution::context::{SQLOptions, SessionConfig, SessionContext};
 use datafusion::execution::registry::FunctionRegistry;
 use datafusion::execution::session_state::{SessionState, SessionStateBuilder};
 use datafusion::execution::SessionStateDefaults;
 use datafusion::logical_expr::planner::ExprPlanner;
-use datafusion::logical_expr::{LogicalPlan, ScalarUDF};
+use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
+use datafusion::logical_expr::expr::{Cast, TryCast};
+use datafusion::logical_expr::{Expr, LogicalPlan, ScalarUDF};
 use datafusion::physical_plan::collect;
 use datafusion::optimizer::{Optimizer, OptimizerRule};
 use datafusion::sql::parser::{DFParser, Statement as DFStatement};
-use datafusion::sql::sqlparser::ast::{DescribeAlias, Expr as SqlExpr, Insert, SetExpr, Statement, Value as SqlValue};
+use datafusion::sql::sqlparser::ast::{
+    visit_relations, DescribeAlias, Expr as SqlExpr, Insert, ObjectName, Query, SetExpr, Statement, Value as SqlValue,
+};
 use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
+use datafusion_pg_catalog::sql::PostgresCompatibilityParser;
 
-use crate::access::{take_hint, Hint, QueryHint};
+use crate::access::{take_hint, QueryHint};
 use crate::catalog::CairnCatalog;
 use crate::convert::rows_to_documents;
 use crate::describe::describe;
@@ -36,7 +43,8 @@ use crate::plan_cache::PlanCache;
 use crate::planner::{CairnPlanner, CairnTypes};
 use crate::rewrite::DynamicRewrite;
 use crate::undefined::rewrite_undefined;
-use crate::variant::render_result;
+use crate::session::{Call, Description, Session};
+use crate::variant::{is_dynamic, render_result, render_schema};
 use crate::statements::{function_call, ident_name, insert_target, object_table_name, parse_cairn_ddl, standard_ddl, Ddl, TableName};
 
 /// Name of the one catalog (database) a Cairn server has.
@@ -55,7 +63,11 @@ pub enum Output {
 pub struct Engine {
     store: Arc<Store>,
     ctx: SessionContext,
+    /// The session state queries of the system catalog are planned in (see [`reads_catalog`]).
+    catalog_state: SessionState,
     plans: PlanCache,
+    /// Rewrites PostgreSQL-only SQL (catalog casts and operators, tools' catalog queries).
+    compat: PostgresCompatibilityParser,
 }
 
 impl Engine {
@@ -73,12 +85,10 @@ impl Engine {
         optimizer.enable_topk_dynamic_filter_pushdown = false;
         optimizer.enable_join_dynamic_filter_pushdown = false;
         optimizer.enable_aggregate_dynamic_filter_pushdown = false;
-        let mut planners: Vec<Arc<dyn ExprPlanner>> = vec![Arc::new(CairnPlanner)];
-        planners.extend(SessionStateDefaults::default_expr_planners());
         let mut state =
             SessionStateBuilder::new().with_config(config).with_default_features()
-            .with_expr_planners(planners)
-            .with_type_planner(Arc::new(CairnTypes))
+            .with_expr_planners(expr_planners(false))
+            .with_type_planner(Arc::new(CairnTypes::default()))
             .with_optimizer_rules(optimizer_rules())
             .with_physical_optimizer_rule(Arc::new(IndexAggregates))
             .with_relation_planners(vec![Arc::new(OrdinalityPlanner)])
@@ -92,42 +102,108 @@ impl Engine {
         let ctx = SessionContext::new_with_state(state);
         ctx.register_udtf("json_docs", Arc::new(JsonDocs));
         ctx.register_catalog(CATALOG, Arc::new(CairnCatalog::new(store.clone())));
-        Engine { store, ctx, plans: PlanCache::default() }
+        // Built from data compiled into the binary: failing is a defect, not a condition.
+        crate::pg_catalog::install(&ctx, CATALOG).expect("pg_catalog installs");
+        let catalog_state = SessionStateBuilder::new_from_existing(ctx.state()).with_expr_planners(expr_planners(true)).build();
+        Engine { store, ctx, catalog_state, plans: PlanCache::default(), compat: PostgresCompatibilityParser::new() }
     }
 
-    /// Runs one SQL statement.
+    /// Runs one SQL statement in the default session, without parameters.
     pub async fn sql(&self, sql: &str) -> Result<Output> {
+        self.run(&Session::default(), sql, &[]).await
+    }
+
+    /// Runs one SQL statement in `session`, with `params` as the values of `$1`, `$2`, ….
+    pub async fn run(&self, session: &Session, sql: &str, params: &[ScalarValue]) -> Result<Output> {
         if let Some(ddl) = parse_cairn_ddl(sql)? {
-            return self.run_ddl(ddl);
+            return self.run_ddl(session, ddl);
         }
         let (sql, hint) = take_hint(sql).map_err(EngineError::Invalid)?;
-        if let Some((plan, schema)) = self.plans.get(&sql, hint, &self.store)? {
-            return self.run_optimized(&self.state_with(hint), plan, schema).await;
+        let call = Call { session, hint, params };
+        // A kept plan has its parameters' values folded in: only plans without any are kept.
+        let cached = params.is_empty();
+        if cached {
+            if let Some((plan, schema)) = self.plans.get(&sql, hint, session, &self.store)? {
+                return self.run_optimized(&self.state_for(call, false), plan, schema).await;
+            }
         }
         let generation = self.plans.generation();
-        let statement = parse_one(&sql)?;
+        let statement = self.parse_one(&sql)?;
         if let DFStatement::Statement(s) = &statement {
             if let Some(ddl) = standard_ddl(s)? {
-                return self.run_ddl(ddl);
+                return self.run_ddl(session, ddl);
             }
             match s.as_ref() {
-                Statement::Insert(insert) => return self.insert(insert).await,
-                Statement::Delete(d) => return self.apply_dml(plan_delete(d)?, "DELETE").await,
-                Statement::Update(u) => return self.apply_dml(plan_update(u)?, "UPDATE").await,
+                Statement::Insert(insert) => return self.insert(call, insert).await,
+                Statement::Delete(d) => return self.apply_dml(call, plan_delete(d)?, "DELETE").await,
+                Statement::Update(u) => return self.apply_dml(call, plan_update(u)?, "UPDATE").await,
                 Statement::ExplainTable { describe_alias: DescribeAlias::Describe | DescribeAlias::Desc, table_name, .. } => {
-                    let name = object_table_name(table_name)?;
-                    let collection = self.store.collection(&self.workspace_of(&name), &name.collection)?;
-                    return describe(&collection.stats());
+                    return self.describe_table(session, table_name);
                 }
                 _ => {}
             }
         }
-        let df = self.dataframe(statement, hint).await?;
+        let df = self.dataframe(call, statement).await?;
         let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
         let (state, plan) = df.into_parts();
         let optimized = state.optimize(&plan)?;
-        self.plans.keep(&sql, hint, generation, (&plan, &optimized), schema.clone());
+        if cached {
+            self.plans.keep(&sql, hint, session, generation, (&plan, &optimized), schema.clone());
+        }
         self.run_optimized(&state, optimized, schema).await
+    }
+
+    /// What `sql` takes and returns, without running it: its parameters' types and its result
+    /// set's columns, as [`Self::run`] would produce them.
+    pub async fn describe(&self, session: &Session, sql: &str) -> Result<Description> {
+        if parse_cairn_ddl(sql)?.is_some() {
+            return Ok(Description::default());
+        }
+        let (sql, hint) = take_hint(sql).map_err(EngineError::Invalid)?;
+        let call = Call { session, hint, params: &[] };
+        let statement = self.parse_one(&sql)?;
+        let (plan, rows) = match &statement {
+            DFStatement::Statement(s) => {
+                if standard_ddl(s)?.is_some() {
+                    return Ok(Description::default());
+                }
+                match s.as_ref() {
+                    Statement::Insert(insert) => (self.dataframe(call, insert_query(insert)?).await?, false),
+                    Statement::Delete(d) => (self.dataframe(call, self.parse_one(&plan_delete(d)?.query)?).await?, false),
+                    Statement::Update(u) => (self.dataframe(call, self.parse_one(&plan_update(u)?.query)?).await?, false),
+                    Statement::ExplainTable { describe_alias: DescribeAlias::Describe | DescribeAlias::Desc, table_name, .. } => {
+                        let Output::Rows { schema, .. } = self.describe_table(session, table_name)? else {
+                            return Ok(Description::default());
+                        };
+                        return Ok(Description { params: Vec::new(), columns: Some(schema) });
+                    }
+                    _ => (self.dataframe(call, statement.clone()).await?, true),
+                }
+            }
+            _ => (self.dataframe(call, statement.clone()).await?, true),
+        };
+        let columns = rows.then(|| render_schema(&Arc::new(plan.schema().as_arrow().clone())));
+        Ok(Description { params: parameter_types(plan.logical_plan())?, columns })
+    }
+
+    /// Parses exactly one statement in PostgreSQL's dialect, with the PostgreSQL-only forms
+    /// DataFusion lacks rewritten.
+    fn parse_one(&self, sql: &str) -> Result<DFStatement> {
+        let sql = rewrite_undefined(sql);
+        let mut statements = DFParser::parse_sql_with_dialect(&sql, &PostgreSqlDialect {})?;
+        let statement = match (statements.pop_front(), statements.is_empty()) {
+            (Some(s), true) => s,
+            (None, _) => return Err(EngineError::Invalid("empty statement".into())),
+            (Some(_), false) => return Err(EngineError::Invalid("one statement at a time".into())),
+        };
+        if let DFStatement::Statement(_) = statement {
+            if let Ok(mut rewritten) = self.compat.parse(&sql) {
+                if rewritten.len() == 1 {
+                    return Ok(DFStatement::Statement(Box::new(rewritten.remove(0))));
+                }
+            }
+        }
+        Ok(statement)
     }
 
     /// Runs an optimized logical plan whose output schema is `schema`.
@@ -137,29 +213,45 @@ impl Engine {
         Ok(Output::Rows { schema, batches })
     }
 
-    /// The session state for one statement: a hint applies to every collection scan of it.
-    fn state_with(&self, hint: Option<Hint>) -> SessionState {
-        let mut state = self.ctx.state();
-        if let Some(h) = hint {
+    /// The session state for one statement: its session's workspace is the default schema, and
+    /// its hint applies to every collection scan. Queries of the system catalog take
+    /// PostgreSQL's coercions.
+    fn state_for(&self, call: Call<'_>, catalog: bool) -> SessionState {
+        let mut state = if catalog { self.catalog_state.clone() } else { self.ctx.state() };
+        if let Some(ws) = &call.session.workspace {
+            state.config_mut().options_mut().catalog.default_schema = ws.clone();
+        }
+        if let Some(h) = call.hint {
             state.config_mut().set_extension(Arc::new(QueryHint(h)));
         }
         state
     }
 
-    /// Plans a statement DataFusion runs. Its own DDL and DML (external tables, in-memory
-    /// tables, COPY TO files) would bypass the store: they are refused.
-    async fn dataframe(&self, statement: DFStatement, hint: Option<Hint>) -> Result<DataFrame> {
-        let state = self.state_with(hint);
-        let plan = state.statement_to_plan(statement).await?;
+    /// Plans a statement DataFusion runs, with the call's parameter values in place. Its own
+    /// DDL and DML (external tables, in-memory tables, COPY TO files) would bypass the store:
+    /// they are refused.
+    async fn dataframe(&self, call: Call<'_>, statement: DFStatement) -> Result<DataFrame> {
+        let state = self.state_for(call, reads_catalog(&statement));
+        let mut plan = state.statement_to_plan(statement).await?;
         SQLOptions::new().with_allow_ddl(false).with_allow_dml(false).verify_plan(&plan)?;
+        if !call.params.is_empty() {
+            plan = plan.replace_params_with_values(&ParamValues::from(call.params.to_vec()))?;
+        }
         Ok(DataFrame::new(state, plan))
+    }
+
+    /// `DESCRIBE coll`.
+    fn describe_table(&self, session: &Session, table_name: &ObjectName) -> Result<Output> {
+        let name = object_table_name(table_name)?;
+        let collection = self.store.collection(&self.workspace_of(session, &name), &name.collection)?;
+        describe(&collection.stats())
     }
 
     /// Runs an UPDATE or DELETE: its query selects the documents, then each is patched or
     /// deleted on its own.
-    async fn apply_dml(&self, plan: DmlPlan, tag: &'static str) -> Result<Output> {
-        let collection = self.store.collection(&self.workspace_of(&plan.table), &plan.table.collection)?;
-        let batches = self.dataframe(parse_one(&plan.query)?, None).await?.collect().await?;
+    async fn apply_dml(&self, call: Call<'_>, plan: DmlPlan, tag: &'static str) -> Result<Output> {
+        let collection = self.store.collection(&self.workspace_of(call.session, &plan.table), &plan.table.collection)?;
+        let batches = self.dataframe(Call { hint: None, ..call }, self.parse_one(&plan.query)?).await?.collect().await?;
         let docs = selected(&batches, &plan.targets)?;
         let update = !plan.targets.is_empty();
         let ops: Vec<WriteOp> =
@@ -167,11 +259,12 @@ impl Engine {
         write_all(collection, ops, tag).await
     }
 
-    fn workspace_of(&self, name: &TableName) -> String {
-        name.workspace.clone().unwrap_or_else(|| self.ctx.state().config().options().catalog.default_schema.clone())
+    /// The workspace `name` is in: its own, else the session's, else the server's default.
+    fn workspace_of(&self, session: &Session, name: &TableName) -> String {
+        name.workspace.clone().or_else(|| session.workspace.clone()).unwrap_or_else(|| DEFAULT_WORKSPACE.to_owned())
     }
 
-    fn run_ddl(&self, ddl: Ddl) -> Result<Output> {
+    fn run_ddl(&self, session: &Session, ddl: Ddl) -> Result<Output> {
         self.plans.clear();
         let ignore = |r: cairn_storage::Result<()>, allowed: bool| match r {
             Err(StorageError::AlreadyExists { .. } | StorageError::NotFound { .. }) if allowed => Ok(()),
@@ -187,13 +280,13 @@ impl Engine {
                 "DROP SCHEMA"
             }
             Ddl::CreateCollection { name, if_not_exists } => {
-                let ws = self.workspace_of(&name);
+                let ws = self.workspace_of(session, &name);
                 let created = self.store.create_collection(&ws, &name.collection, CollectionConfig::default()).map(|_| ());
                 ignore(created, if_not_exists)?;
                 "CREATE TABLE"
             }
             Ddl::DropCollection { name, if_exists } => {
-                let ws = self.workspace_of(&name);
+                let ws = self.workspace_of(session, &name);
                 ignore(self.store.drop_collection(&ws, &name.collection), if_exists)?;
                 "DROP TABLE"
             }
@@ -204,22 +297,12 @@ impl Engine {
     /// `INSERT INTO coll [(fields)] VALUES … | SELECT …`: each result row becomes a document
     /// whose fields are named by the column list, else by the query's output columns (for
     /// VALUES without a list: the collection's columns in order).
-    async fn insert(&self, insert: &Insert) -> Result<Output> {
+    async fn insert(&self, call: Call<'_>, insert: &Insert) -> Result<Output> {
         let target = insert_target(&insert.table)?;
-        let ws = self.workspace_of(&target);
+        let ws = self.workspace_of(call.session, &target);
         let collection = self.store.collection(&ws, &target.collection)?;
-        let source = insert.source.as_ref().ok_or_else(|| EngineError::Unsupported("INSERT without VALUES or a query".into()))?;
-        let mut query = source.clone();
-        if let SetExpr::Values(values) = query.body.as_mut() {
-            // Each value keeps its own type: VALUES would otherwise coerce a column to one type.
-            for row in &mut values.rows {
-                for cell in row.iter_mut() {
-                    *cell = own_type(std::mem::replace(cell, SqlExpr::value(SqlValue::Null)));
-                }
-            }
-        }
-        let query = DFStatement::Statement(Box::new(Statement::Query(query)));
-        let df = self.dataframe(query, None).await?;
+        let source = insert_source(insert)?;
+        let df = self.dataframe(Call { hint: None, ..call }, insert_query(insert)?).await?;
         let produced: Vec<String> = df.schema().fields().iter().map(|f| f.name().clone()).collect();
         let names: Vec<String> = if !insert.columns.is_empty() {
             insert.columns.iter().map(|c| c.0.last().and_then(|p| p.as_ident()).map(ident_name).unwrap_or_default()).collect()
@@ -252,19 +335,76 @@ fn optimizer_rules() -> Vec<Arc<dyn OptimizerRule + Send + Sync>> {
     rules
 }
 
+/// Cairn's expression planners, then DataFusion's; `coerce` for the system catalog's.
+fn expr_planners(coerce: bool) -> Vec<Arc<dyn ExprPlanner>> {
+    let mut planners: Vec<Arc<dyn ExprPlanner>> = vec![Arc::new(CairnPlanner { coerce })];
+    planners.extend(SessionStateDefaults::default_expr_planners());
+    planners
+}
+
+/// Whether a statement reads PostgreSQL's system catalog (`pg_catalog`, `information_schema`):
+/// the queries tools send, written for PostgreSQL's typing.
+fn reads_catalog(statement: &DFStatement) -> bool {
+    let DFStatement::Statement(s) = statement else { return false };
+    let system = |name: &ObjectName| {
+        let first = name.0.first().and_then(|p| p.as_ident()).map(|i| i.value.to_ascii_lowercase());
+        name.0.len() > 1 && matches!(first.as_deref(), Some("pg_catalog" | "information_schema"))
+    };
+    visit_relations(s.as_ref(), |name| if system(name) { ControlFlow::Break(()) } else { ControlFlow::Continue(()) })
+        .is_break()
+}
+
+/// The source of an INSERT.
+fn insert_source(insert: &Insert) -> Result<&Query> {
+    insert.source.as_deref().ok_or_else(|| EngineError::Unsupported("INSERT without VALUES or a query".into()))
+}
+
+/// The query whose rows an INSERT writes: its VALUES or SELECT, with each VALUES cell keeping
+/// its own type (VALUES would otherwise coerce a column to one type).
+fn insert_query(insert: &Insert) -> Result<DFStatement> {
+    let mut query = insert_source(insert)?.clone();
+    if let SetExpr::Values(values) = query.body.as_mut() {
+        for row in &mut values.rows {
+            for cell in row.iter_mut() {
+                *cell = own_type(std::mem::replace(cell, SqlExpr::value(SqlValue::Null)));
+            }
+        }
+    }
+    Ok(DFStatement::Statement(Box::new(Statement::Query(Box::new(query)))))
+}
+
+/// The type of each parameter, `$1` first: DataFusion's inference from what it is compared
+/// with, else the type it is cast to (`$1::bigint`); None where neither decides, or where the
+/// type is Cairn's variant (any value goes there, in the type the client sends).
+fn parameter_types(plan: &LogicalPlan) -> Result<Vec<Option<DataType>>> {
+    let mut found = plan.get_parameter_types()?;
+    plan.apply_with_subqueries(|node| {
+        node.apply_expressions(|e| {
+            e.apply(|e| {
+                if let Expr::Cast(Cast { expr, field }) | Expr::TryCast(TryCast { expr, field }) = e {
+                    if let Expr::Placeholder(p) = expr.as_ref() {
+                        let t = found.entry(p.id.clone()).or_default();
+                        t.get_or_insert_with(|| field.data_type().clone());
+                    }
+                }
+                Ok(TreeNodeRecursion::Continue)
+            })
+        })
+    })?;
+    let index = |id: &str| id.strip_prefix('$').and_then(|n| n.parse::<usize>().ok()).filter(|n| *n > 0);
+    let count = found.keys().filter_map(|id| index(id)).max().unwrap_or(0);
+    let mut types = vec![None; count];
+    for (id, t) in found {
+        if let Some(n) = index(&id) {
+            types[n - 1] = t.filter(|t| !is_dynamic(t));
+        }
+    }
+    Ok(types)
+}
+
 /// `cairn_get(e)`: the value of `e` as a variant, keeping its own type.
 fn own_type(e: SqlExpr) -> SqlExpr {
     function_call(Kind::Get.name(), e)
-}
-
-/// Parses exactly one statement in PostgreSQL's dialect.
-fn parse_one(sql: &str) -> Result<DFStatement> {
-    let mut statements = DFParser::parse_sql_with_dialect(&rewrite_undefined(sql), &PostgreSqlDialect {})?;
-    match (statements.pop_front(), statements.is_empty()) {
-        (Some(s), true) => Ok(s),
-        (None, _) => Err(EngineError::Invalid("empty statement".into())),
-        (Some(_), false) => Err(EngineError::Invalid("one statement at a time".into())),
-    }
 }
 
 /// Writes `ops` (each document atomically, off the async runtime) and reports how many were

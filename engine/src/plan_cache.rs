@@ -21,6 +21,7 @@ use datafusion::datasource::{provider_as_source, source_as_provider};
 use datafusion::logical_expr::{Expr, LogicalPlan, TableScan, Volatility};
 
 use crate::access::Hint;
+use crate::session::Session;
 use crate::table::CollectionTable;
 
 /// Plans kept at most; when full, the cache starts over.
@@ -36,8 +37,9 @@ pub struct CachedPlan {
     pub schema: SchemaRef,
 }
 
-/// What a plan is kept under: the query text and its hint.
-type Key = (String, Option<Hint>);
+/// What a plan is kept under: the query text, its hint, and the session it was planned in
+/// (which decides what unqualified names mean).
+type Key = (String, Option<Hint>, Session);
 
 /// Optimized plans by query text and hint.
 #[derive(Default)]
@@ -50,8 +52,8 @@ pub struct PlanCache {
 impl PlanCache {
     /// The plan kept for `sql` under `hint`, brought up to date with the store; None when
     /// there is none or it went stale.
-    pub fn get(&self, sql: &str, hint: Option<Hint>, store: &Store) -> DFResult<Option<(LogicalPlan, SchemaRef)>> {
-        let key = (sql.to_owned(), hint);
+    pub fn get(&self, sql: &str, hint: Option<Hint>, session: &Session, store: &Store) -> DFResult<Option<(LogicalPlan, SchemaRef)>> {
+        let key = (sql.to_owned(), hint, session.clone());
         let Some(cached) = self.plans.lock().ok().and_then(|p| p.get(&key).cloned()) else { return Ok(None) };
         match refresh(&cached.plan, store).ok().flatten() {
             Some(plan) => Ok(Some((plan, cached.schema.clone()))),
@@ -78,9 +80,18 @@ impl PlanCache {
         self.generation.load(Ordering::SeqCst)
     }
 
-    /// Keeps `optimized` for `sql` under `hint` if `unoptimized` (the same query before the
-    /// optimizer folded anything) may run again and no clear happened since `generation`.
-    pub fn keep(&self, sql: &str, hint: Option<Hint>, generation: u64, plans: (&LogicalPlan, &LogicalPlan), schema: SchemaRef) {
+    /// Keeps `optimized` for `sql` under `hint` in `session` if `unoptimized` (the same query
+    /// before the optimizer folded anything) may run again and no clear happened since
+    /// `generation`.
+    pub fn keep(
+        &self,
+        sql: &str,
+        hint: Option<Hint>,
+        session: &Session,
+        generation: u64,
+        plans: (&LogicalPlan, &LogicalPlan),
+        schema: SchemaRef,
+    ) {
         let (unoptimized, optimized) = plans;
         if sql.len() > MAX_TEXT || !reusable(unoptimized) {
             return;
@@ -92,7 +103,7 @@ impl PlanCache {
             if plans.len() >= MAX_PLANS {
                 plans.clear();
             }
-            plans.insert((sql.to_owned(), hint), Arc::new(CachedPlan { plan: optimized.clone(), schema }));
+            plans.insert((sql.to_owned(), hint, session.clone()), Arc::new(CachedPlan { plan: optimized.clone(), schema }));
         }
     }
 }

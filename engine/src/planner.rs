@@ -4,7 +4,10 @@
 //! over numbers only. Registered ahead of DataFusion's
 //! own planners; anything not about variants is left to them.
 
-use arrow_schema::{DataType, Field};
+use std::sync::Arc;
+
+use arrow_schema::{DataType, Field, FieldRef};
+use datafusion_pg_catalog::pg_catalog::oid_type_planner::PgOidTypePlanner;
 use datafusion::common::{plan_err, Column, DFSchema, Result as DFResult, ScalarValue, TableReference};
 use datafusion::logical_expr::expr::ScalarFunction;
 use datafusion::logical_expr::planner::{
@@ -23,7 +26,11 @@ use crate::variant::{self, is_dynamic, is_variant};
 
 /// Cairn's expression planner.
 #[derive(Debug, Default)]
-pub struct CairnPlanner;
+pub struct CairnPlanner {
+    /// PostgreSQL's coercion between strings and numbers, for queries of the system catalog:
+    /// tools compare oid columns with quoted literals (`WHERE c.oid = '16388'`).
+    pub coerce: bool,
+}
 
 impl ExprPlanner for CairnPlanner {
     fn plan_binary_op(&self, expr: RawBinaryExpr, schema: &DFSchema) -> DFResult<PlannerResult<RawBinaryExpr>> {
@@ -45,7 +52,7 @@ impl ExprPlanner for CairnPlanner {
             if dl || dr {
                 return Ok(PlannerResult::Planned(call(Kind::Cmp(cmp), vec![left, right])));
             }
-            if incompatible(&lt, &rt) {
+            if !self.coerce && incompatible(&lt, &rt) {
                 return Ok(PlannerResult::Planned(lit(cmp == CmpOp::NotEq)));
             }
             return Ok(PlannerResult::Original(RawBinaryExpr { op, left, right }));
@@ -114,13 +121,19 @@ impl ExprPlanner for CairnPlanner {
 }
 
 /// SQL types Cairn adds: `JSON` and `JSONB` name the variant, so `'{"a":1}'::jsonb` parses
-/// JSON text into a value.
+/// JSON text into a value; PostgreSQL's catalog types (`regclass`, `oid`, `pg_catalog.text`)
+/// as pg_catalog's planner reads them.
 #[derive(Debug, Default)]
-pub struct CairnTypes;
+pub struct CairnTypes {
+    catalog: PgOidTypePlanner,
+}
 
 impl TypePlanner for CairnTypes {
-    fn plan_type(&self, sql_type: &SqlType) -> DFResult<Option<DataType>> {
-        Ok(matches!(sql_type, SqlType::JSON | SqlType::JSONB).then_some(variant::VARIANT))
+    fn plan_type_field(&self, sql_type: &SqlType) -> DFResult<Option<FieldRef>> {
+        if matches!(sql_type, SqlType::JSON | SqlType::JSONB) {
+            return Ok(Some(Arc::new(Field::new("", variant::VARIANT, true))));
+        }
+        self.catalog.plan_type_field(sql_type)
     }
 }
 

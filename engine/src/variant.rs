@@ -180,20 +180,34 @@ pub fn render_json(array: &ArrayRef) -> DFResult<ArrayRef> {
     Ok(Arc::new(b.finish()))
 }
 
-/// A result set with every variant and array-of-variants column as JSON text.
-pub fn render_result(schema: &SchemaRef, batches: Vec<RecordBatch>) -> DFResult<(SchemaRef, Vec<RecordBatch>)> {
+/// Field metadata marking a result column that holds JSON text rendered from variants: a
+/// PostgreSQL client sees it as `jsonb`.
+pub const JSON_COLUMN: &str = "cairn.json";
+
+/// The schema of a result set as it leaves the engine: each variant and array-of-variants
+/// column becomes JSON text, marked with [`JSON_COLUMN`].
+pub fn render_schema(schema: &SchemaRef) -> SchemaRef {
     if !schema.fields().iter().any(|f| is_dynamic(f.data_type())) {
-        return Ok((schema.clone(), batches));
+        return schema.clone();
     }
     let fields: Vec<Field> = schema
         .fields()
         .iter()
-        .map(|f| {
-            let t = if is_dynamic(f.data_type()) { DataType::Utf8 } else { f.data_type().clone() };
-            Field::new(f.name(), t, f.is_nullable())
+        .map(|f| match is_dynamic(f.data_type()) {
+            true => Field::new(f.name(), DataType::Utf8, f.is_nullable())
+                .with_metadata([(JSON_COLUMN.to_owned(), "true".to_owned())].into()),
+            false => f.as_ref().clone(),
         })
         .collect();
-    let out_schema = Arc::new(Schema::new(fields));
+    Arc::new(Schema::new(fields))
+}
+
+/// A result set with every variant and array-of-variants column as JSON text.
+pub fn render_result(schema: &SchemaRef, batches: Vec<RecordBatch>) -> DFResult<(SchemaRef, Vec<RecordBatch>)> {
+    let out_schema = render_schema(schema);
+    if Arc::ptr_eq(&out_schema, schema) {
+        return Ok((out_schema, batches));
+    }
     let batches = batches
         .iter()
         .map(|b| {

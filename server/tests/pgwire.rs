@@ -1,72 +1,12 @@
 //! `cairn serve` over the PostgreSQL wire protocol, driven by tokio-postgres as an application
 //! would: the real binary on a free loopback port, a data directory of its own.
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod common;
 
-use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
+use std::process::Command;
 
-/// A running `cairn serve`, stopped (SIGTERM) when dropped.
-struct Server {
-    child: Child,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
-
-impl Server {
-    fn start() -> Server {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
-        let child = Command::new(env!("CARGO_BIN_EXE_cairn"))
-            .args(["serve", "--data-dir"])
-            .arg(dir.path().join("data"))
-            .args(["--pg-listen", &format!("127.0.0.1:{port}"), "--cache-mib", "16"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start cairn");
-        Server { child, port, _dir: dir }
-    }
-
-    async fn connect(&self) -> Client {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let conn = format!("host=127.0.0.1 port={} user=cairn dbname=cairn", self.port);
-            match tokio_postgres::connect(&conn, NoTls).await {
-                Ok((client, connection)) => {
-                    tokio::spawn(connection);
-                    return client;
-                }
-                Err(e) if Instant::now() > deadline => panic!("cairn did not accept connections: {e}"),
-                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
-            }
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _signalled = Command::new("kill").arg(self.child.id().to_string()).status();
-        let _exited = self.child.wait();
-    }
-}
-
-/// The rows of a simple query as text cells.
-async fn rows(client: &Client, sql: &str) -> Vec<Vec<Option<String>>> {
-    let messages = client.simple_query(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
-    messages
-        .into_iter()
-        .filter_map(|m| match m {
-            SimpleQueryMessage::Row(r) => Some((0..r.len()).map(|i| r.get(i).map(str::to_owned)).collect()),
-            _ => None,
-        })
-        .collect()
-}
-
-fn cells(rows: &[&[&str]]) -> Vec<Vec<Option<String>>> {
-    rows.iter().map(|r| r.iter().map(|c| Some((*c).to_owned())).collect()).collect()
-}
+use common::{cells, code, rows, Server};
+use tokio_postgres::SimpleQueryMessage;
 
 #[tokio::test]
 async fn simple_queries_create_load_and_read_a_collection() {
@@ -102,7 +42,6 @@ async fn simple_queries_create_load_and_read_a_collection() {
 async fn errors_carry_their_sqlstate_and_the_connection_goes_on() {
     let server = Server::start();
     let client = server.connect().await;
-    let code = |e: tokio_postgres::Error| e.code().map(|c| c.code().to_owned());
     let missing = client.simple_query("SELECT * FROM nowhere").await.expect_err("unknown collection");
     assert_eq!(code(missing), Some("42P01".to_owned()));
     let syntax = client.simple_query("SELEC 1").await.expect_err("bad syntax");
@@ -123,4 +62,59 @@ fn an_open_address_without_authentication_is_refused() {
         .expect("run cairn");
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("authentication is not configured"));
+}
+
+#[tokio::test]
+async fn sessions_set_show_and_search_their_own_workspace() {
+    let server = Server::start();
+    let client = server.connect().await;
+    client.batch_execute("SET application_name = 'cairn-test'; SET extra_float_digits = 3").await.expect("set");
+    assert_eq!(rows(&client, "SHOW application_name").await, cells(&[&["cairn-test"]]));
+    let version = rows(&client, "SHOW server_version").await;
+    assert!(version[0][0].as_deref().is_some_and(|v| v.starts_with("16.")), "{version:?}");
+    assert_eq!(code(client.simple_query("SET no_such_setting = 1").await.expect_err("unknown")), Some("42704".into()));
+    assert_eq!(code(client.simple_query("SET server_version = '1'").await.expect_err("read-only")), Some("55P02".into()));
+    client
+        .batch_execute("CREATE SCHEMA web; CREATE COLLECTION web.pages; INSERT INTO web.pages (_id) VALUES ('home')")
+        .await
+        .expect("workspace");
+    client.batch_execute("SET search_path = \"$user\", web").await.expect("search path");
+    assert_eq!(rows(&client, "SELECT count(*) AS n, current_schema() AS s FROM pages").await, cells(&[&["1", "web"]]));
+    // Settings belong to the session that made them.
+    let other = server.connect().await;
+    assert_eq!(code(other.simple_query("SELECT count(*) FROM pages").await.expect_err("not on the path")), Some("42P01".into()));
+    // Transaction control is accepted; each statement commits on its own.
+    client.batch_execute("BEGIN; INSERT INTO pages (_id) VALUES ('about'); COMMIT").await.expect("begin/commit");
+    client.batch_execute("START TRANSACTION; ROLLBACK").await.expect("rollback");
+    assert_eq!(rows(&other, "SELECT count(*) FROM web.pages").await, cells(&[&["2"]]));
+}
+
+#[tokio::test]
+async fn a_long_query_stops_at_the_statement_timeout_or_when_cancelled() {
+    let server = Server::start();
+    let client = server.connect().await;
+    let endless = "SELECT sum(value) FROM generate_series(1, 100000000000)";
+    client.batch_execute("SET statement_timeout = '300ms'").await.expect("set timeout");
+    let timed_out = client.simple_query(endless).await.expect_err("times out");
+    assert_eq!(code(timed_out), Some("57014".into()));
+    client.batch_execute("RESET statement_timeout").await.expect("reset");
+    let cancel = client.cancel_token();
+    let canceller = tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        cancel.cancel_query(tokio_postgres::NoTls).await
+    });
+    let cancelled = client.simple_query(endless).await.expect_err("cancelled");
+    assert_eq!(code(cancelled), Some("57014".into()));
+    canceller.await.expect("cancel task").expect("cancel request");
+    assert_eq!(rows(&client, "SELECT 1 AS still_here").await, cells(&[&["1"]]));
+}
+
+#[tokio::test]
+async fn only_the_cairn_user_and_database_are_accepted() {
+    let server = Server::start();
+    server.connect().await;
+    let stranger = server.connect_as("user=someone dbname=cairn").await.expect_err("unknown role");
+    assert_eq!(code(stranger), Some("28000".into()));
+    let elsewhere = server.connect_as("user=cairn dbname=postgres").await.expect_err("unknown database");
+    assert_eq!(code(elsewhere), Some("3D000".into()));
 }

@@ -1,0 +1,146 @@
+//! How results leave the engine for a PostgreSQL client: result sets as row descriptions and
+//! data rows (in the text or binary format the client asked for, JSON values as `jsonb`),
+//! commands as their tags, and errors with their SQLSTATE.
+
+use std::error::Error;
+use std::sync::Arc;
+
+use arrow_schema::{Field, Schema};
+use bytes::{BufMut, BytesMut};
+use cairn_engine::variant::JSON_COLUMN;
+use cairn_engine::{EngineError, Output};
+use datafusion::arrow::array::{Array, AsArray, RecordBatch};
+use datafusion_postgres::arrow_pg::datatypes::arrow_schema_to_pg_fields;
+use datafusion_postgres::arrow_pg::encoder::encode_value;
+use datafusion_postgres::pgwire::api::portal::Format;
+use datafusion_postgres::pgwire::api::results::{DataRowEncoder, FieldInfo, QueryResponse, Response, Tag};
+use datafusion_postgres::pgwire::api::Type;
+use datafusion_postgres::pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
+use datafusion_postgres::pgwire::messages::data::DataRow;
+use datafusion_postgres::pgwire::types::format::FormatOptions;
+use datafusion_postgres::pgwire::types::ToSqlText;
+use futures::stream;
+use postgres_types::{to_sql_checked, IsNull, ToSql};
+
+/// The wire description of a result set's columns: JSON columns are `jsonb`, the others
+/// take arrow-pg's mapping of their Arrow type.
+pub fn fields(schema: &Schema, format: &Format, options: Arc<FormatOptions>) -> PgWireResult<Vec<FieldInfo>> {
+    let mut fields = arrow_schema_to_pg_fields(schema, format, Some(options.clone()))?;
+    for (i, f) in schema.fields().iter().enumerate() {
+        if is_json(f) {
+            fields[i] = FieldInfo::new(f.name().clone(), None, None, Type::JSONB, format.format_for(i))
+                .with_format_options(options.clone());
+        }
+    }
+    Ok(fields)
+}
+
+fn is_json(f: &Field) -> bool {
+    f.metadata().contains_key(JSON_COLUMN)
+}
+
+/// The wire response for an engine result, in `format`.
+pub fn response(output: Output, format: &Format, options: Arc<FormatOptions>) -> PgWireResult<Response> {
+    match output {
+        Output::Rows { schema, batches } => {
+            let fields = Arc::new(fields(&schema, format, options)?);
+            let mut rows = Vec::with_capacity(batches.iter().map(|b| b.num_rows()).sum());
+            for batch in &batches {
+                encode_batch(&fields, batch, &mut rows)?;
+            }
+            Ok(Response::Query(QueryResponse::new(fields, stream::iter(rows.into_iter().map(Ok)))))
+        }
+        Output::Done { tag, count } => Ok(Response::Execution(command_tag(tag, count))),
+    }
+}
+
+/// A command's completion tag, with the row count PostgreSQL reports for it.
+pub fn command_tag(tag: &str, count: u64) -> Tag {
+    match tag {
+        "INSERT" => Tag::new(tag).with_oid(0).with_rows(count as usize),
+        "UPDATE" | "DELETE" | "COPY" => Tag::new(tag).with_rows(count as usize),
+        _ => Tag::new(tag),
+    }
+}
+
+/// Appends the data rows of `batch` to `rows`.
+fn encode_batch(fields: &Arc<Vec<FieldInfo>>, batch: &RecordBatch, rows: &mut Vec<DataRow>) -> PgWireResult<()> {
+    let schema = batch.schema();
+    let mut encoder = DataRowEncoder::new(fields.clone());
+    for row in 0..batch.num_rows() {
+        for (i, column) in batch.columns().iter().enumerate() {
+            let (arrow_field, pg_field) = (schema.field(i), &fields[i]);
+            if *pg_field.datatype() == Type::JSONB {
+                let text = column.as_string_opt::<i32>().filter(|a| !a.is_null(row)).map(|a| JsonText(a.value(row)));
+                encoder.encode_field_with_type_and_format(&text, &Type::JSONB, pg_field.format(), pg_field.format_options())?;
+            } else {
+                encode_value(&mut encoder, column, row, arrow_field, pg_field)?;
+            }
+        }
+        rows.push(encoder.take_row());
+    }
+    Ok(())
+}
+
+/// JSON text sent as `jsonb`: as it is in the text format, after the version byte in the
+/// binary one.
+#[derive(Debug)]
+struct JsonText<'a>(&'a str);
+
+impl ToSql for JsonText<'_> {
+    fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> Result<IsNull, Box<dyn Error + Sync + Send>> {
+        if *ty == Type::JSONB {
+            out.put_u8(1);
+        }
+        out.put_slice(self.0.as_bytes());
+        Ok(IsNull::No)
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        *ty == Type::JSONB || *ty == Type::JSON
+    }
+
+    to_sql_checked!();
+}
+
+impl ToSqlText for JsonText<'_> {
+    fn to_sql_text(
+        &self,
+        _ty: &Type,
+        out: &mut BytesMut,
+        _options: &FormatOptions,
+    ) -> Result<IsNull, Box<dyn Error + Sync + Send>> {
+        out.put_slice(self.0.as_bytes());
+        Ok(IsNull::No)
+    }
+}
+
+/// An engine error as PostgreSQL reports one.
+pub fn error_info(e: &EngineError) -> ErrorInfo {
+    user_error(e.sqlstate(), e.to_string())
+}
+
+/// An error a client caused, with its SQLSTATE.
+pub fn user_error(code: &str, message: String) -> ErrorInfo {
+    ErrorInfo::new("ERROR".to_owned(), code.to_owned(), message)
+}
+
+/// [`user_error`] as pgwire's error type.
+pub fn refuse(code: &str, message: String) -> PgWireError {
+    PgWireError::UserError(Box::new(user_error(code, message)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jsonb_binary_has_its_version_byte() {
+        let mut out = BytesMut::new();
+        JsonText("{\"a\":1}").to_sql(&Type::JSONB, &mut out).unwrap();
+        assert_eq!(&out[..], b"\x01{\"a\":1}");
+        let mut out = BytesMut::new();
+        JsonText("[1]").to_sql_text(&Type::JSONB, &mut out, &FormatOptions::default()).unwrap();
+        assert_eq!(&out[..], b"[1]");
+    }
+}

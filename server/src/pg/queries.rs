@@ -1,0 +1,232 @@
+//! Running statements for a connection, over the simple and the extended query protocol.
+//! Session commands (see [`settings`]) are answered here; everything else goes to the engine
+//! in the connection's session, under its statement timeout. A prepared statement is described
+//! by the engine when it is parsed (its parameters' types and result columns) and runs with
+//! its bound values when executed.
+
+use std::fmt::Debug;
+use std::sync::Arc;
+
+use arrow_schema::{DataType, Field, Schema};
+use async_trait::async_trait;
+use cairn_engine::sql_text::split_statements;
+use cairn_engine::{Description, Engine, Output};
+use datafusion::common::ScalarValue;
+use datafusion_postgres::arrow_pg::datatypes::into_pg_type;
+use datafusion_postgres::pgwire::api::portal::{Format, Portal};
+use datafusion_postgres::pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
+use datafusion_postgres::pgwire::api::results::{FieldInfo, Response, Tag};
+use datafusion_postgres::pgwire::api::stmt::QueryParser;
+use datafusion_postgres::pgwire::api::store::PortalStore;
+use datafusion_postgres::pgwire::api::{ClientInfo, ClientPortalStore, Type};
+use datafusion_postgres::pgwire::error::{PgWireError, PgWireResult};
+use datafusion_postgres::pgwire::messages::startup::ParameterStatus;
+use datafusion_postgres::pgwire::messages::PgWireBackendMessage;
+use datafusion_postgres::pgwire::types::format::FormatOptions;
+use futures::{Sink, SinkExt};
+
+use super::encode::{self, error_info, refuse, user_error};
+use super::params;
+use super::settings::{self, Command};
+
+/// A parsed statement of the extended protocol.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// Its text.
+    sql: String,
+    /// The session command it is, if it is one.
+    command: Option<Command>,
+    /// What the engine said it takes and returns.
+    description: Description,
+}
+
+/// Runs the statements of every connection on one engine.
+pub struct Queries {
+    engine: Arc<Engine>,
+    parser: Arc<Parser>,
+}
+
+impl Queries {
+    /// Statements run on `engine`.
+    pub fn new(engine: Arc<Engine>) -> Queries {
+        Queries { parser: Arc::new(Parser { engine: engine.clone() }), engine }
+    }
+
+    /// Runs one statement for `client`, with `params` bound, its rows in `format`.
+    async fn run<C>(&self, client: &mut C, sql: &str, params: &[ScalarValue], format: &Format) -> PgWireResult<Response>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        if let Some(command) = settings::parse(sql) {
+            let command = command.map_err(|(code, message)| refuse(code, message))?;
+            return apply(client, command).await;
+        }
+        let session = settings::session(client.metadata());
+        let options = Arc::new(FormatOptions::from_client_metadata(client.metadata()));
+        let running = self.engine.run(&session, sql, params);
+        let output = match settings::statement_timeout(client.metadata()) {
+            Some(limit) => tokio::time::timeout(limit, running)
+                .await
+                .map_err(|_| refuse("57014", "canceling statement due to statement timeout".to_owned()))?,
+            None => running.await,
+        };
+        encode::response(output.map_err(|e| PgWireError::UserError(Box::new(error_info(&e))))?, format, options)
+    }
+}
+
+#[async_trait]
+impl SimpleQueryHandler for Queries {
+    async fn do_query<C>(&self, client: &mut C, query: &str) -> PgWireResult<Vec<Response>>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let mut responses = Vec::new();
+        for statement in split_statements(query) {
+            match self.run(client, statement, &[], &Format::UnifiedText).await {
+                Ok(response) => responses.push(response),
+                // PostgreSQL stops at the first failing statement of a simple query.
+                Err(PgWireError::UserError(info)) => {
+                    responses.push(Response::Error(info));
+                    break;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(responses)
+    }
+}
+
+#[async_trait]
+impl ExtendedQueryHandler for Queries {
+    type Statement = Prepared;
+    type QueryParser = Parser;
+
+    fn query_parser(&self) -> Arc<Parser> {
+        self.parser.clone()
+    }
+
+    async fn do_query<C>(&self, client: &mut C, portal: &Portal<Prepared>, _max_rows: usize) -> PgWireResult<Response>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Prepared>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let prepared = &portal.statement.statement;
+        if let Some(command) = &prepared.command {
+            return apply(client, command.clone()).await;
+        }
+        let values = params::decode(portal, &prepared.description.params)?;
+        self.run(client, &prepared.sql, &values, &portal.result_column_format).await
+    }
+}
+
+/// Parses and describes statements of the extended protocol.
+pub struct Parser {
+    engine: Arc<Engine>,
+}
+
+#[async_trait]
+impl QueryParser for Parser {
+    type Statement = Prepared;
+
+    async fn parse_sql<C>(&self, client: &C, sql: &str, _types: &[Option<Type>]) -> PgWireResult<Option<Prepared>>
+    where
+        C: ClientInfo + Unpin + Send + Sync,
+    {
+        let statements = split_statements(sql);
+        let sql = match statements.as_slice() {
+            [] => return Ok(None),
+            [one] => one.to_string(),
+            _ => return Err(refuse("42601", "cannot insert multiple commands into a prepared statement".to_owned())),
+        };
+        if let Some(command) = settings::parse(&sql) {
+            let command = command.map_err(|(code, message)| refuse(code, message))?;
+            let description = match &command {
+                Command::Show(name) => {
+                    Description { params: Vec::new(), columns: Some(show_schema(&[name.to_ascii_lowercase().as_str()])) }
+                }
+                Command::ShowAll => Description { params: Vec::new(), columns: Some(show_schema(&["name", "setting"])) },
+                _ => Description::default(),
+            };
+            return Ok(Some(Prepared { sql, command: Some(command), description }));
+        }
+        let session = settings::session(client.metadata());
+        let description =
+            self.engine.describe(&session, &sql).await.map_err(|e| PgWireError::UserError(Box::new(error_info(&e))))?;
+        Ok(Some(Prepared { sql, command: None, description }))
+    }
+
+    fn get_parameter_types(&self, stmt: &Prepared) -> PgWireResult<Vec<Type>> {
+        // A parameter the statement does not type is text, as in PostgreSQL.
+        Ok(stmt.description.params.iter().map(|t| t.as_ref().and_then(|t| into_pg_type(t).ok()).unwrap_or(Type::TEXT)).collect())
+    }
+
+    fn get_result_schema(&self, stmt: &Prepared, format: Option<&Format>) -> PgWireResult<Vec<FieldInfo>> {
+        match &stmt.description.columns {
+            Some(schema) => encode::fields(schema, format.unwrap_or(&Format::UnifiedText), Arc::new(FormatOptions::default())),
+            None => Ok(Vec::new()),
+        }
+    }
+}
+
+/// The columns of a SHOW: text, one per name.
+fn show_schema(names: &[&str]) -> Arc<Schema> {
+    Arc::new(Schema::new(names.iter().map(|n| Field::new(*n, DataType::Utf8, false)).collect::<Vec<_>>()))
+}
+
+/// Carries out a session command for `client`.
+async fn apply<C>(client: &mut C, command: Command) -> PgWireResult<Response>
+where
+    C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send,
+    C::Error: Debug,
+    PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+{
+    let options = Arc::new(FormatOptions::default());
+    Ok(match command {
+        Command::Set { name, value } => {
+            let (name, reported) = settings::set(client.metadata_mut(), &name, value).map_err(|(c, m)| refuse(c, m))?;
+            if let Some(value) = reported {
+                client.feed(PgWireBackendMessage::ParameterStatus(ParameterStatus::new(name, value))).await?;
+            }
+            Response::Execution(Tag::new("SET"))
+        }
+        Command::ResetAll { tag } => {
+            settings::reset_all(client.metadata_mut());
+            Response::Execution(Tag::new(tag))
+        }
+        Command::Show(name) => {
+            let value = settings::value(client.metadata(), &name)
+                .ok_or_else(|| refuse("42704", format!("unrecognized configuration parameter \"{name}\"")))?;
+            let schema = show_schema(&[name.to_ascii_lowercase().as_str()]);
+            let batch = text_batch(&schema, vec![vec![value]])?;
+            encode::response(Output::Rows { schema, batches: vec![batch] }, &Format::UnifiedText, options)?
+        }
+        Command::ShowAll => {
+            let (names, values): (Vec<String>, Vec<String>) =
+                settings::all(client.metadata()).into_iter().map(|(n, v)| (n.to_owned(), v)).unzip();
+            let schema = show_schema(&["name", "setting"]);
+            let batch = text_batch(&schema, vec![names, values])?;
+            encode::response(Output::Rows { schema, batches: vec![batch] }, &Format::UnifiedText, options)?
+        }
+        Command::Begin => Response::TransactionStart(Tag::new("BEGIN")),
+        Command::Commit => Response::TransactionEnd(Tag::new("COMMIT")),
+        Command::Rollback => Response::TransactionEnd(Tag::new("ROLLBACK")),
+        Command::Accept(tag) => Response::Execution(Tag::new(tag)),
+    })
+}
+
+/// A batch of text columns.
+fn text_batch(schema: &Arc<Schema>, columns: Vec<Vec<String>>) -> PgWireResult<datafusion::arrow::array::RecordBatch> {
+    let arrays = columns
+        .into_iter()
+        .map(|c| Arc::new(datafusion::arrow::array::StringArray::from(c)) as datafusion::arrow::array::ArrayRef)
+        .collect();
+    datafusion::arrow::array::RecordBatch::try_new(schema.clone(), arrays)
+        .map_err(|e| PgWireError::UserError(Box::new(user_error("XX000", e.to_string()))))
+}
