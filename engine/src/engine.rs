@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use arrow_array::RecordBatch;
 use arrow_schema::{DataType, SchemaRef};
-use cairn_storage::{Collection, CollectionConfig, StorageError, Store, WriteOp, DEFAULT_WORKSPACE};
+use cairn_storage::{Collection, CollectionConfig, StorageError, Store, Value, WriteOp, DEFAULT_WORKSPACE};
 use datafusion::common::{ParamValues, ScalarValue};
 use datafusion::dataframe::DataFrame;
 use datafusion::execution::context::{SQLOptions, SessionConfig, SessionContext};
@@ -240,11 +240,30 @@ impl Engine {
         Ok(DataFrame::new(state, plan))
     }
 
+    /// Inserts `docs` into collection `name` (`coll` or `ws.coll`, as in SQL) in `session`:
+    /// how bulk loads (`COPY … FROM STDIN`) write. Each document lands on its own; the error
+    /// counts those that did not.
+    pub async fn insert_documents(&self, session: &Session, name: &ObjectName, docs: Vec<Value>) -> Result<u64> {
+        let collection = self.collection(session, name)?;
+        match write_all(collection, docs.into_iter().map(WriteOp::Insert).collect(), "INSERT").await? {
+            Output::Done { count, .. } => Ok(count),
+            Output::Rows { .. } => Ok(0),
+        }
+    }
+
+    /// The columns of collection `name` in `session`, as `SELECT *` returns them.
+    pub fn collection_columns(&self, session: &Session, name: &ObjectName) -> Result<Vec<String>> {
+        Ok(columns(&self.collection(session, name)?.stats()).into_iter().map(|c| c.name).collect())
+    }
+
+    fn collection(&self, session: &Session, name: &ObjectName) -> Result<Arc<Collection>> {
+        let name = object_table_name(name)?;
+        Ok(self.store.collection(&self.workspace_of(session, &name), &name.collection)?)
+    }
+
     /// `DESCRIBE coll`.
     fn describe_table(&self, session: &Session, table_name: &ObjectName) -> Result<Output> {
-        let name = object_table_name(table_name)?;
-        let collection = self.store.collection(&self.workspace_of(session, &name), &name.collection)?;
-        describe(&collection.stats())
+        describe(&self.collection(session, table_name)?.stats())
     }
 
     /// Runs an UPDATE or DELETE: its query selects the documents, then each is patched or

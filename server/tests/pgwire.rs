@@ -49,6 +49,12 @@ async fn errors_carry_their_sqlstate_and_the_connection_goes_on() {
     client.batch_execute("CREATE COLLECTION t").await.expect("create");
     let twice = client.simple_query("CREATE COLLECTION t").await.expect_err("duplicate");
     assert_eq!(code(twice), Some("42P07".to_owned()));
+    // DataFusion's own file access is not reachable by clients.
+    let external = client.simple_query("CREATE EXTERNAL TABLE leak STORED AS CSV LOCATION '/etc/passwd'").await;
+    assert!(code(external.expect_err("external table")).is_some());
+    let file = client.simple_query("COPY (SELECT 1) TO '/tmp/cairn-leak.csv'").await.expect_err("copy to a file");
+    assert_eq!(code(file), Some("42501".to_owned()));
+    assert!(!std::path::Path::new("/tmp/cairn-leak.csv").exists());
     assert_eq!(rows(&client, "SELECT 40 + 2 AS answer").await, cells(&[&["42"]]));
 }
 

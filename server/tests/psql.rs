@@ -71,3 +71,19 @@ async fn meta_commands_describe_workspaces_and_collections() {
     );
     assert!(completion.contains("events"), "{completion}");
 }
+
+#[tokio::test]
+async fn backslash_copy_loads_a_local_file() {
+    let server = Server::start();
+    server.connect().await.batch_execute("CREATE COLLECTION people").await.expect("create");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("people.csv");
+    std::fs::write(&file, "_id,name,age\np1,Ada,36\np2,\"Hopper, Grace\",85\n").expect("write csv");
+    let out = psql_all(
+        &server,
+        &[&format!(r"\copy people from '{}' csv header", file.display()), "SELECT name, age FROM people ORDER BY age"],
+    );
+    let lines = squeezed(&out);
+    assert!(lines.contains(&"COPY 2".to_owned()), "{lines:?}");
+    assert!(lines.contains(&"Ada | 36".to_owned()) && lines.contains(&"Hopper, Grace | 85".to_owned()), "{lines:?}");
+}

@@ -11,12 +11,11 @@ use cairn_engine::variant::JSON_COLUMN;
 use cairn_engine::{EngineError, Output};
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion_postgres::arrow_pg::datatypes::arrow_schema_to_pg_fields;
-use datafusion_postgres::arrow_pg::encoder::encode_value;
+use datafusion_postgres::arrow_pg::encoder::{encode_value, Encoder};
 use datafusion_postgres::pgwire::api::portal::Format;
 use datafusion_postgres::pgwire::api::results::{DataRowEncoder, FieldInfo, QueryResponse, Response, Tag};
 use datafusion_postgres::pgwire::api::Type;
 use datafusion_postgres::pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
-use datafusion_postgres::pgwire::messages::data::DataRow;
 use datafusion_postgres::pgwire::types::format::FormatOptions;
 use datafusion_postgres::pgwire::types::ToSqlText;
 use futures::stream;
@@ -45,8 +44,9 @@ pub fn response(output: Output, format: &Format, options: Arc<FormatOptions>) ->
         Output::Rows { schema, batches } => {
             let fields = Arc::new(fields(&schema, format, options)?);
             let mut rows = Vec::with_capacity(batches.iter().map(|b| b.num_rows()).sum());
+            let mut encoder = DataRowEncoder::new(fields.clone());
             for batch in &batches {
-                encode_batch(&fields, batch, &mut rows)?;
+                encode_rows(&mut encoder, &fields, batch, &mut rows)?;
             }
             Ok(Response::Query(QueryResponse::new(fields, stream::iter(rows.into_iter().map(Ok)))))
         }
@@ -63,18 +63,17 @@ pub fn command_tag(tag: &str, count: u64) -> Tag {
     }
 }
 
-/// Appends the data rows of `batch` to `rows`.
-fn encode_batch(fields: &Arc<Vec<FieldInfo>>, batch: &RecordBatch, rows: &mut Vec<DataRow>) -> PgWireResult<()> {
+/// Appends the rows of `batch` to `rows`, encoded by `encoder` (data rows, or COPY data).
+pub fn encode_rows<E: Encoder>(encoder: &mut E, fields: &[FieldInfo], batch: &RecordBatch, rows: &mut Vec<E::Item>) -> PgWireResult<()> {
     let schema = batch.schema();
-    let mut encoder = DataRowEncoder::new(fields.clone());
     for row in 0..batch.num_rows() {
         for (i, column) in batch.columns().iter().enumerate() {
             let (arrow_field, pg_field) = (schema.field(i), &fields[i]);
             if *pg_field.datatype() == Type::JSONB {
                 let text = column.as_string_opt::<i32>().filter(|a| !a.is_null(row)).map(|a| JsonText(a.value(row)));
-                encoder.encode_field_with_type_and_format(&text, &Type::JSONB, pg_field.format(), pg_field.format_options())?;
+                encoder.encode_field(&text, pg_field)?;
             } else {
-                encode_value(&mut encoder, column, row, arrow_field, pg_field)?;
+                encode_value(encoder, column, row, arrow_field, pg_field)?;
             }
         }
         rows.push(encoder.take_row());

@@ -1,6 +1,8 @@
 //! The PostgreSQL wire-protocol frontend: accepts connections and hands each to pgwire with
 //! Cairn's handlers for startup, queries (simple and extended protocol) and cancel requests.
 
+mod bulk;
+mod copy;
 mod encode;
 mod params;
 mod queries;
@@ -12,6 +14,7 @@ use std::sync::Arc;
 use cairn_engine::Engine;
 use datafusion_postgres::pgwire::api::auth::StartupHandler;
 use datafusion_postgres::pgwire::api::cancel::{CancelHandler, DefaultCancelHandler};
+use datafusion_postgres::pgwire::api::copy::CopyHandler;
 use datafusion_postgres::pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
 use datafusion_postgres::pgwire::api::{ConnectionManager, PgWireServerHandlers};
 use datafusion_postgres::pgwire::tokio::process_socket;
@@ -45,6 +48,10 @@ impl PgWireServerHandlers for Frontend {
     }
 
     fn extended_query_handler(&self) -> Arc<impl ExtendedQueryHandler> {
+        self.queries.clone()
+    }
+
+    fn copy_handler(&self) -> Arc<impl CopyHandler> {
         self.queries.clone()
     }
 

@@ -25,6 +25,8 @@ use datafusion_postgres::pgwire::messages::PgWireBackendMessage;
 use datafusion_postgres::pgwire::types::format::FormatOptions;
 use futures::{Sink, SinkExt};
 
+use super::bulk;
+use super::copy::{self, Copy};
 use super::encode::{self, error_info, refuse, user_error};
 use super::params;
 use super::settings::{self, Command};
@@ -52,6 +54,11 @@ impl Queries {
         Queries { parser: Arc::new(Parser { engine: engine.clone() }), engine }
     }
 
+    /// The engine statements run on.
+    pub(super) fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
     /// Runs one statement for `client`, with `params` bound, its rows in `format`.
     async fn run<C>(&self, client: &mut C, sql: &str, params: &[ScalarValue], format: &Format) -> PgWireResult<Response>
     where
@@ -64,6 +71,12 @@ impl Queries {
             return apply(client, command).await;
         }
         let session = settings::session(client.metadata());
+        if let Some(copy) = copy::parse(sql) {
+            return match copy.map_err(|(code, message)| refuse(code, message))? {
+                Copy::In { table, fields, options } => bulk::start_copy_in(&self.engine, client, table, fields, options),
+                Copy::Out { query, options } => bulk::copy_out(&self.engine, &session, &query, &options).await,
+            };
+        }
         let options = Arc::new(FormatOptions::from_client_metadata(client.metadata()));
         let running = self.engine.run(&session, sql, params);
         let output = match settings::statement_timeout(client.metadata()) {
@@ -88,6 +101,11 @@ impl SimpleQueryHandler for Queries {
         let mut responses = Vec::new();
         for statement in split_statements(query) {
             match self.run(client, statement, &[], &Format::UnifiedText).await {
+                // The client sends COPY data next: statements after a COPY FROM do not run.
+                Ok(response @ Response::CopyIn(_)) => {
+                    responses.push(response);
+                    break;
+                }
                 Ok(response) => responses.push(response),
                 // PostgreSQL stops at the first failing statement of a simple query.
                 Err(PgWireError::UserError(info)) => {
@@ -145,6 +163,14 @@ impl QueryParser for Parser {
             [one] => one.to_string(),
             _ => return Err(refuse("42601", "cannot insert multiple commands into a prepared statement".to_owned())),
         };
+        if let Some(copy) = copy::parse(&sql) {
+            // A COPY into a missing collection fails here, before the client starts sending.
+            if let Copy::In { table, .. } = copy.map_err(|(code, message)| refuse(code, message))? {
+                let session = settings::session(client.metadata());
+                self.engine.collection_columns(&session, &table).map_err(|e| PgWireError::UserError(Box::new(error_info(&e))))?;
+            }
+            return Ok(Some(Prepared { sql, command: None, description: Description::default() }));
+        }
         if let Some(command) = settings::parse(&sql) {
             let command = command.map_err(|(code, message)| refuse(code, message))?;
             let description = match &command {
