@@ -46,6 +46,9 @@ struct ServeArgs {
     /// Block cache shared by every collection, in MiB.
     #[arg(long, env = "CAIRN_CACHE_MIB", default_value_t = 512)]
     cache_mib: usize,
+    /// PostgreSQL connections open at once; more are refused with SQLSTATE 53300.
+    #[arg(long, env = "CAIRN_MAX_CONNECTIONS", default_value_t = 100)]
+    max_connections: usize,
 }
 
 /// Why `cairn serve` could not start or stopped.
@@ -102,7 +105,7 @@ async fn serve(args: ServeArgs) -> Result<(), ServeError> {
     let pg_addr = listener.local_addr().unwrap_or(args.pg_listen);
     tracing::info!(data_dir = %args.data_dir.display(), "store open");
     tracing::info!("PostgreSQL wire protocol on {pg_addr}: psql -h {} -p {} -U cairn cairn", pg_addr.ip(), pg_addr.port());
-    let server = tokio::spawn(pg::serve(listener, Arc::new(pg::Frontend::new(engine))));
+    let server = tokio::spawn(pg::serve(listener, Arc::new(pg::Frontend::new(engine)), args.max_connections));
     let stopped = shutdown_signal().await;
     tracing::info!("shutting down");
     server.abort();

@@ -18,7 +18,13 @@ use datafusion_postgres::pgwire::api::copy::CopyHandler;
 use datafusion_postgres::pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
 use datafusion_postgres::pgwire::api::{ConnectionManager, PgWireServerHandlers};
 use datafusion_postgres::pgwire::tokio::process_socket;
-use tokio::net::TcpListener;
+use bytes::BytesMut;
+use datafusion_postgres::pgwire::error::ErrorInfo;
+use datafusion_postgres::pgwire::messages::response::ErrorResponse;
+use datafusion_postgres::pgwire::messages::Message;
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
 
 use queries::Queries;
 use startup::Startup;
@@ -64,19 +70,38 @@ impl PgWireServerHandlers for Frontend {
     }
 }
 
-/// Serves `frontend` on `listener` until the task is dropped.
-pub async fn serve(listener: TcpListener, frontend: Arc<Frontend>) {
+/// Serves `frontend` on `listener` until the task is dropped, with at most `max_connections`
+/// connections open: the next one is told so (SQLSTATE 53300) and closed.
+pub async fn serve(listener: TcpListener, frontend: Arc<Frontend>, max_connections: usize) {
+    let slots = Arc::new(Semaphore::new(max_connections));
     loop {
         match listener.accept().await {
-            Ok((socket, peer)) => {
+            Ok((mut socket, peer)) => {
+                let Ok(slot) = slots.clone().try_acquire_owned() else {
+                    tracing::warn!(%peer, max_connections, "connection refused: too many clients");
+                    tokio::spawn(async move { refuse_connection(&mut socket).await });
+                    continue;
+                };
                 let frontend = frontend.clone();
                 tokio::spawn(async move {
                     if let Err(e) = process_socket(socket, None, frontend).await {
                         tracing::debug!(%peer, error = %e, "connection ended with an error");
                     }
+                    drop(slot);
                 });
             }
             Err(e) => tracing::warn!(error = %e, "accepting a connection failed"),
         }
     }
+}
+
+/// Tells a client over the connection limit so, as PostgreSQL does, and closes.
+async fn refuse_connection(socket: &mut TcpStream) {
+    let info = ErrorInfo::new("FATAL".to_owned(), "53300".to_owned(), "sorry, too many clients already".to_owned());
+    let mut buf = BytesMut::new();
+    if ErrorResponse::from(info).encode(&mut buf).is_ok() {
+        // The client is going away either way.
+        let _sent = socket.write_all(&buf).await;
+    }
+    let _closed = socket.shutdown().await;
 }

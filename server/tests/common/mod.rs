@@ -19,12 +19,18 @@ pub struct Server {
 
 impl Server {
     pub fn start() -> Server {
+        Server::start_with(&[])
+    }
+
+    /// Starts `cairn serve` with `args` added to its command line.
+    pub fn start_with(args: &[&str]) -> Server {
         let dir = tempfile::tempdir().expect("temp dir");
         let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
         let child = Command::new(env!("CARGO_BIN_EXE_cairn"))
             .args(["serve", "--data-dir"])
             .arg(dir.path().join("data"))
             .args(["--pg-listen", &format!("127.0.0.1:{port}"), "--cache-mib", "16"])
+            .args(args)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
