@@ -11,6 +11,7 @@ use datafusion::common::{ParamValues, ScalarValue};
 use datafusion::dataframe::DataFrame;
 use datafusion::execution::context::{SQLOptions, SessionConfig, SessionContext};
 use datafusion::execution::registry::FunctionRegistry;
+use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::execution::session_state::{SessionState, SessionStateBuilder};
 use datafusion::execution::SessionStateDefaults;
 use datafusion::logical_expr::planner::ExprPlanner;
@@ -73,6 +74,17 @@ pub struct Engine {
 impl Engine {
     /// An engine over `store`, with `commons` as the default schema.
     pub fn new(store: Arc<Store>) -> Engine {
+        Engine::with_runtime(store, Arc::new(RuntimeEnv::default()))
+    }
+
+    /// An engine whose queries together hold at most `bytes` of memory for their operators
+    /// (sorts, hash tables); a query needing more fails with SQLSTATE 53200.
+    pub fn with_memory_limit(store: Arc<Store>, bytes: usize) -> Result<Engine> {
+        let runtime = RuntimeEnvBuilder::new().with_memory_limit(bytes, 1.0).build_arc()?;
+        Ok(Engine::with_runtime(store, runtime))
+    }
+
+    fn with_runtime(store: Arc<Store>, runtime: Arc<RuntimeEnv>) -> Engine {
         let mut config = SessionConfig::new()
             .with_information_schema(true)
             .with_create_default_catalog_and_schema(false)
@@ -86,7 +98,7 @@ impl Engine {
         optimizer.enable_join_dynamic_filter_pushdown = false;
         optimizer.enable_aggregate_dynamic_filter_pushdown = false;
         let mut state =
-            SessionStateBuilder::new().with_config(config).with_default_features()
+            SessionStateBuilder::new().with_config(config).with_runtime_env(runtime).with_default_features()
             .with_expr_planners(expr_planners(false))
             .with_type_planner(Arc::new(CairnTypes::default()))
             .with_optimizer_rules(optimizer_rules())

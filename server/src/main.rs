@@ -46,6 +46,10 @@ struct ServeArgs {
     /// Block cache shared by every collection, in MiB.
     #[arg(long, env = "CAIRN_CACHE_MIB", default_value_t = 512)]
     cache_mib: usize,
+    /// Memory all running queries may hold for sorts, joins and aggregations, in MiB; a query
+    /// needing more fails with SQLSTATE 53200.
+    #[arg(long, env = "CAIRN_QUERY_MEMORY_MIB", default_value_t = 4096)]
+    query_memory_mib: usize,
     /// PostgreSQL connections open at once; more are refused with SQLSTATE 53300.
     #[arg(long, env = "CAIRN_MAX_CONNECTIONS", default_value_t = 100)]
     max_connections: usize,
@@ -58,6 +62,8 @@ enum ServeError {
     OpenBind(SocketAddr),
     #[error("opening the store in {path}: {source}")]
     Store { path: String, source: cairn_storage::StorageError },
+    #[error("starting the query engine: {0}")]
+    Engine(cairn_engine::EngineError),
     #[error("listening on {addr}: {source}")]
     Listen { addr: SocketAddr, source: std::io::Error },
     #[error("waiting for a shutdown signal: {0}")]
@@ -99,7 +105,8 @@ async fn serve(args: ServeArgs) -> Result<(), ServeError> {
     let store = Store::open(&args.data_dir, options)
         .map_err(|source| ServeError::Store { path: args.data_dir.display().to_string(), source })?;
     let store = Arc::new(store);
-    let engine = Arc::new(Engine::new(store.clone()));
+    let engine = Engine::with_memory_limit(store.clone(), args.query_memory_mib << 20).map_err(ServeError::Engine)?;
+    let engine = Arc::new(engine);
     let listener =
         TcpListener::bind(args.pg_listen).await.map_err(|source| ServeError::Listen { addr: args.pg_listen, source })?;
     let pg_addr = listener.local_addr().unwrap_or(args.pg_listen);

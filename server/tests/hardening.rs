@@ -78,3 +78,12 @@ async fn connections_over_the_limit_are_refused_with_53300() {
     let again = again.expect("a slot frees when a client leaves");
     assert_eq!(rows(&again, "SELECT 1 AS one").await, cells(&[&["1"]]));
 }
+
+#[tokio::test]
+async fn a_query_over_the_memory_limit_fails_alone() {
+    let server = Server::start_with(&["--query-memory-mib", "1"]);
+    let client = server.connect().await;
+    let big = client.simple_query("SELECT count(DISTINCT value) FROM generate_series(1, 5000000)").await;
+    assert_eq!(code(big.expect_err("over the limit")), Some("53200".into()));
+    assert_eq!(rows(&client, "SELECT count(*) FROM generate_series(1, 1000)").await, cells(&[&["1000"]]));
+}
