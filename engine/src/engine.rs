@@ -211,7 +211,13 @@ impl Engine {
         if let DFStatement::Statement(_) = statement {
             if let Ok(mut rewritten) = self.compat.parse(&sql) {
                 if rewritten.len() == 1 {
-                    return Ok(DFStatement::Statement(Box::new(rewritten.remove(0))));
+                    let mut statement = DFStatement::Statement(Box::new(rewritten.remove(0)));
+                    if reads_catalog(&statement) {
+                        if let DFStatement::Statement(s) = &mut statement {
+                            crate::pg_catalog::aggregate_scalar_subqueries(s);
+                        }
+                    }
+                    return Ok(statement);
                 }
             }
         }

@@ -16,9 +16,15 @@ use datafusion::catalog::{CatalogProviderList, SchemaProvider, TableProvider};
 use datafusion::datasource::TableType;
 use datafusion::common::{exec_err, Result as DFResult, ScalarValue};
 use datafusion::datasource::{provider_as_source, ViewTable};
+use datafusion::execution::registry::FunctionRegistry;
 use datafusion::execution::session_state::SessionStateBuilder;
+use datafusion::common::config::ConfigOptions;
+use datafusion::common::tree_node::Transformed;
+use datafusion::common::DFSchema;
+use datafusion::logical_expr::expr::Like;
+use datafusion::logical_expr::expr_rewriter::FunctionRewrite;
 use datafusion::logical_expr::{
-    col, lit, when, ColumnarValue, LogicalPlanBuilder, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
+    col, lit, when, Expr, ColumnarValue, LogicalPlanBuilder, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
 };
 use datafusion::prelude::SessionContext;
 use datafusion_pg_catalog::pg_catalog::catalog_info::CatalogInfo;
@@ -26,7 +32,14 @@ use datafusion_pg_catalog::pg_catalog::context::EmptyContextProvider;
 use datafusion_pg_catalog::pg_catalog::{PgCatalogSchemaProvider, PgCatalogStaticTables};
 use datafusion_pg_catalog::setup_pg_catalog;
 
+use std::ops::ControlFlow;
+
+use datafusion::sql::sqlparser::ast::{
+    visit_expressions_mut, Expr as SqlExpr, GroupByExpr, SelectItem, SetExpr, Statement, Value as SqlValue,
+};
+
 use crate::error::{EngineError, Result};
+use crate::statements::function_call;
 use crate::planner::CairnTypes;
 use crate::variant::{is_dynamic, VARIANT};
 
@@ -49,7 +62,11 @@ pub fn install(ctx: &SessionContext, catalog: &str) -> Result<()> {
     let inner = Arc::new(PgCatalogSchemaProvider::try_new(columns, Arc::new(tables), EmptyContextProvider)?);
     let catalog = ctx.catalog(catalog).ok_or_else(|| EngineError::Invalid(format!("no catalog {catalog}")))?;
     catalog.register_schema(PG_CATALOG, Arc::new(PgCatalog { inner }))?;
-    for udf in [CurrentSchema::udf(false), CurrentSchema::udf(true), version(), owner(), constant("session_user", SUPERUSER.to_owned())] {
+    ctx.state_ref().write().register_function_rewrite(Arc::new(LikeEscape))?;
+    for udf in [CurrentSchema::udf(false), CurrentSchema::udf(true), version(), owner(), to_regtype(), constant("session_user", SUPERUSER.to_owned())]
+        .into_iter()
+        .chain(["pg_type_is_visible", "pg_function_is_visible"].map(visible))
+    {
         ctx.register_udf(udf);
     }
     Ok(())
@@ -131,7 +148,7 @@ impl SchemaProvider for PgCatalog {
         let columns = columns
             .into_iter()
             .map(|c| match &c {
-                datafusion::logical_expr::Expr::Column(column) if column.name == "atttypid" => {
+                Expr::Column(column) if column.name == "atttypid" => {
                     when(c.clone().eq(lit(BYTEA)), lit(JSONB)).otherwise(c).map(|e| e.alias("atttypid"))
                 }
                 _ => Ok(c),
@@ -207,6 +224,106 @@ impl ScalarUDFImpl for CurrentSchema {
         );
         Ok(ColumnarValue::Scalar(ScalarValue::List(Arc::new(list))))
     }
+}
+
+/// `LIKE … ESCAPE c` for any `c` (SQLAlchemy escapes with `/`): DataFusion takes only a
+/// backslash, so the pattern's `c` becomes one (and its own backslashes are escaped).
+#[derive(Debug)]
+struct LikeEscape;
+
+impl FunctionRewrite for LikeEscape {
+    fn name(&self) -> &str {
+        "cairn_like_escape"
+    }
+
+    fn rewrite(&self, expr: Expr, _schema: &DFSchema, _config: &ConfigOptions) -> DFResult<Transformed<Expr>> {
+        let Expr::Like(like) = expr else { return Ok(Transformed::no(expr)) };
+        let Some(escape) = like.escape_char.filter(|c| *c != '\\') else { return Ok(Transformed::no(Expr::Like(like))) };
+        let replace = |e: Expr, from: String, to: &str| datafusion::functions::string::expr_fn::replace(e, lit(from), lit(to));
+        let pattern = replace(replace(*like.pattern, "\\".into(), "\\\\"), escape.to_string(), "\\");
+        Ok(Transformed::yes(Expr::Like(Like { pattern: Box::new(pattern), escape_char: Some('\\'), ..like })))
+    }
+}
+
+/// Aggregates for the check below: a subquery projecting one of these already yields one row.
+const AGGREGATES: &[&str] = &["count", "max", "min", "sum", "avg", "array_agg", "string_agg", "bool_and", "bool_or", "every"];
+
+/// Makes each correlated scalar subquery of a catalog query an aggregate (`(SELECT x …)`
+/// becomes `(SELECT max(x) …)`): PostgreSQL runs such a subquery as long as it returns at most
+/// one row, which catalog lookups by oid do, while DataFusion requires the aggregate. Tools'
+/// column-reflection queries (SQLAlchemy's, among others) are written this way.
+pub fn aggregate_scalar_subqueries(statement: &mut Statement) {
+    let _visited = visit_expressions_mut(statement, |e| {
+        if let SqlExpr::Subquery(query) = e {
+            if let SetExpr::Select(select) = query.body.as_mut() {
+                let grouped = !matches!(&select.group_by, GroupByExpr::Expressions(g, _) if g.is_empty());
+                if let ([item], false, None) = (select.projection.as_mut_slice(), grouped, &query.limit_clause) {
+                    if let SelectItem::UnnamedExpr(x) | SelectItem::ExprWithAlias { expr: x, .. } = item {
+                        if !is_aggregate(x) {
+                            let inner = std::mem::replace(x, SqlExpr::value(SqlValue::Null));
+                            *x = function_call("max", inner);
+                        }
+                    }
+                }
+            }
+        }
+        ControlFlow::<()>::Continue(())
+    });
+}
+
+fn is_aggregate(e: &SqlExpr) -> bool {
+    matches!(e, SqlExpr::Function(f) if f.name.0.last().and_then(|p| p.as_ident()).is_some_and(|i| AGGREGATES.contains(&i.value.to_ascii_lowercase().as_str())))
+}
+
+/// PostgreSQL's built-in types by name (and their SQL spellings), with their oids.
+const TYPE_OIDS: &[(&str, i32)] = &[
+    ("bool", 16), ("boolean", 16), ("bytea", 17), ("char", 18), ("name", 19), ("int8", 20), ("bigint", 20),
+    ("int2", 21), ("smallint", 21), ("int4", 23), ("integer", 23), ("int", 23), ("text", 25), ("oid", 26),
+    ("json", 114), ("xml", 142), ("float4", 700), ("real", 700), ("float8", 701), ("double precision", 701),
+    ("bpchar", 1042), ("character", 1042), ("varchar", 1043), ("character varying", 1043), ("date", 1082),
+    ("time", 1083), ("time without time zone", 1083), ("timestamp", 1114), ("timestamp without time zone", 1114),
+    ("timestamptz", 1184), ("timestamp with time zone", 1184), ("interval", 1186), ("numeric", 1700),
+    ("decimal", 1700), ("uuid", 2950), ("jsonb", 3802), ("regclass", 2205), ("regtype", 2206),
+];
+
+/// `to_regtype(name)`: the oid of a built-in type, NULL for a type Cairn does not have (drivers
+/// probe for extension types such as `hstore` this way).
+fn to_regtype() -> ScalarUDF {
+    datafusion::logical_expr::create_udf(
+        "to_regtype",
+        vec![DataType::Utf8],
+        DataType::Int32,
+        Volatility::Immutable,
+        Arc::new(|args: &[ColumnarValue]| {
+            let names = ColumnarValue::values_to_arrays(args)?;
+            let names = names.first().and_then(|a| a.as_any().downcast_ref::<StringArray>()).cloned().unwrap_or_else(|| StringArray::from(Vec::<&str>::new()));
+            let oids: arrow_array::Int32Array = names
+                .iter()
+                .map(|n| {
+                    let n = n?.trim().trim_start_matches("pg_catalog.").to_ascii_lowercase();
+                    TYPE_OIDS.iter().find(|(name, _)| *name == n).map(|(_, oid)| *oid)
+                })
+                .collect();
+            Ok(ColumnarValue::Array(Arc::new(oids)))
+        }),
+    )
+}
+
+/// `pg_type_is_visible(oid)` and its kin: everything Cairn lists is on the search path.
+fn visible(name: &str) -> ScalarUDF {
+    datafusion::logical_expr::create_udf(
+        name,
+        vec![DataType::Int32],
+        DataType::Boolean,
+        Volatility::Stable,
+        Arc::new(|args: &[ColumnarValue]| {
+            let rows = match args.first() {
+                Some(ColumnarValue::Array(a)) => a.len(),
+                _ => 1,
+            };
+            Ok(ColumnarValue::Array(Arc::new(arrow_array::BooleanArray::from(vec![true; rows]))))
+        }),
+    )
 }
 
 /// The one user until roles exist.

@@ -1,0 +1,118 @@
+"""Checks Python clients run against a live `cairn serve`: psycopg 3 (parameters, binary
+results, JSON, COPY, transactions) and SQLAlchemy 2 (engine, inspector reflection, a Core
+select). Usage: checks.py PORT. Prints one JSON object per check:
+{"client", "check", "ok", "error"}; exits 0 when every check passed."""
+
+import json
+import sys
+import traceback
+
+import psycopg
+from psycopg.types.json import Jsonb
+import sqlalchemy as sa
+
+PORT = int(sys.argv[1])
+DSN = f"host=127.0.0.1 port={PORT} user=cairn dbname=cairn"
+results = []
+
+
+def check(client, name):
+    def wrap(fn):
+        try:
+            fn()
+            results.append({"client": client, "check": name, "ok": True, "error": None})
+        except Exception as e:  # a failed check is reported, not raised
+            detail = "".join(traceback.format_exception_only(type(e), e)).strip()
+            results.append({"client": client, "check": name, "ok": False, "error": detail})
+        return fn
+    return wrap
+
+
+def expect(got, want):
+    if got != want:
+        raise AssertionError(f"got {got!r}, want {want!r}")
+
+
+@check("psycopg", "connect and query")
+def _():
+    with psycopg.connect(DSN, autocommit=True) as conn:
+        expect(conn.execute("SELECT 40 + 2").fetchone()[0], 42)
+        conn.execute("CREATE COLLECTION IF NOT EXISTS people")
+
+
+@check("psycopg", "parameters")
+def _():
+    with psycopg.connect(DSN, autocommit=True) as conn, conn.cursor() as cur:
+        cur.execute("INSERT INTO people (_id, name, age) VALUES (%s, %s, %s)", ("p1", "Ada", 36))
+        cur.executemany("INSERT INTO people (_id, name, age) VALUES (%s, %s, %s)", [("p2", "Grace", 85), ("p3", "Alan", 41)])
+        cur.execute("SELECT name FROM people WHERE age > %s ORDER BY age", (40,))
+        expect(cur.fetchall(), [("Alan",), ("Grace",)])
+
+
+@check("psycopg", "binary results")
+def _():
+    with psycopg.connect(DSN, autocommit=True) as conn, conn.cursor(binary=True) as cur:
+        cur.execute("SELECT name, age FROM people WHERE name = %s", ("Ada",))
+        expect(cur.fetchall(), [("Ada", 36)])
+
+
+@check("psycopg", "jsonb")
+def _():
+    with psycopg.connect(DSN, autocommit=True) as conn:
+        conn.execute("INSERT INTO people (_id, meta) VALUES (%s, %s)", ("p9", Jsonb({"langs": ["en", "fr"]})))
+        expect(conn.execute("SELECT meta, typeof(meta) FROM people WHERE _id = 'p9'").fetchone(), ({"langs": ["en", "fr"]}, "object"))
+
+
+@check("psycopg", "copy")
+def _():
+    with psycopg.connect(DSN, autocommit=True) as conn, conn.cursor() as cur:
+        with cur.copy("COPY people FROM STDIN (FORMAT ndjson)") as copy:
+            copy.write('{"_id":"p4","name":"Barbara","age":90}\n')
+        with cur.copy("COPY people (_id, name) FROM STDIN") as copy:
+            copy.write_row(("p5", "Edsger"))
+        expect(cur.execute("SELECT count(*) FROM people WHERE _id IN ('p4', 'p5')").fetchone()[0], 2)
+        with cur.copy("COPY (SELECT _id FROM people WHERE _id = 'p4') TO STDOUT") as copy:
+            expect([row for row in copy.rows()], [("p4",)])
+
+
+@check("psycopg", "transaction")
+def _():
+    with psycopg.connect(DSN) as conn:
+        with conn.transaction():
+            conn.execute("UPDATE people SET age = 37 WHERE _id = 'p1'")
+        expect(conn.execute("SELECT age FROM people WHERE _id = 'p1'").fetchone()[0], 37)
+
+
+ENGINE = sa.create_engine(f"postgresql+psycopg://cairn@127.0.0.1:{PORT}/cairn")
+
+
+@check("sqlalchemy", "engine connect")
+def _():
+    with ENGINE.connect() as c:
+        expect(c.execute(sa.text("SELECT 1")).scalar(), 1)
+
+
+@check("sqlalchemy", "inspect tables")
+def _():
+    insp = sa.inspect(ENGINE)
+    expect("commons" in insp.get_schema_names(), True)
+    expect("people" in insp.get_table_names(), True)
+
+
+@check("sqlalchemy", "inspect columns")
+def _():
+    columns = {c["name"]: str(c["type"]) for c in sa.inspect(ENGINE).get_columns("people")}
+    expect((columns["name"], columns["age"], columns["meta"]), ("TEXT", "BIGINT", "JSONB"))
+
+
+@check("sqlalchemy", "core select")
+def _():
+    people = sa.Table("people", sa.MetaData(), sa.Column("_id", sa.Text), sa.Column("name", sa.Text), sa.Column("age", sa.BigInteger))
+    with ENGINE.connect() as c:
+        rows = c.execute(sa.select(people.c.name).where(people.c.age > 40).order_by(people.c.name)).all()
+        expect([r.name for r in rows], ["Alan", "Barbara", "Grace"])
+
+
+for r in results:
+    print(json.dumps(r))
+sys.exit(0 if all(r["ok"] for r in results) else 1)
