@@ -25,6 +25,9 @@ use datafusion::sql::sqlparser::ast::{
     visit_relations, DescribeAlias, Expr as SqlExpr, Insert, ObjectName, Query, SetExpr, Statement, Value as SqlValue,
 };
 use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
+use datafusion_pg_catalog::sql::rules::{
+    CurrentUserVariableToSessionUserFunctionCall, SqlStatementRewriteRule, StripCallableQualifier,
+};
 use datafusion_pg_catalog::sql::PostgresCompatibilityParser;
 
 use crate::access::{take_hint, QueryHint};
@@ -208,20 +211,26 @@ impl Engine {
             (None, _) => return Err(EngineError::Invalid("empty statement".into())),
             (Some(_), false) => return Err(EngineError::Invalid("one statement at a time".into())),
         };
-        if let DFStatement::Statement(_) = statement {
+        // Tools' catalog queries are rewritten into forms DataFusion plans; other statements
+        // are left alone (the rewrite would take a field named `user` for `current_user`).
+        if reads_catalog(&statement) {
             if let Ok(mut rewritten) = self.compat.parse(&sql) {
                 if rewritten.len() == 1 {
-                    let mut statement = DFStatement::Statement(Box::new(rewritten.remove(0)));
-                    if reads_catalog(&statement) {
-                        if let DFStatement::Statement(s) = &mut statement {
-                            crate::pg_catalog::aggregate_scalar_subqueries(s);
-                        }
-                    }
-                    return Ok(statement);
+                    let mut rewritten = rewritten.remove(0);
+                    crate::pg_catalog::aggregate_scalar_subqueries(&mut rewritten);
+                    return Ok(DFStatement::Statement(Box::new(rewritten)));
                 }
             }
         }
-        Ok(statement)
+        // `current_user`, `user`, `current_catalog` and a bare `current_schema` are functions,
+        // and `pg_catalog.version()` is `version()`.
+        Ok(match statement {
+            DFStatement::Statement(s) => {
+                let s = CurrentUserVariableToSessionUserFunctionCall.rewrite(*s);
+                DFStatement::Statement(Box::new(StripCallableQualifier.rewrite(s)))
+            }
+            other => other,
+        })
     }
 
     /// Runs an optimized logical plan whose output schema is `schema`.
@@ -380,12 +389,17 @@ fn expr_planners(coerce: bool) -> Vec<Arc<dyn ExprPlanner>> {
 }
 
 /// Whether a statement reads PostgreSQL's system catalog (`pg_catalog`, `information_schema`):
-/// the queries tools send, written for PostgreSQL's typing.
+/// the queries tools send, written for PostgreSQL's SQL and typing.
 fn reads_catalog(statement: &DFStatement) -> bool {
     let DFStatement::Statement(s) = statement else { return false };
+    // `pg_catalog.x`, `information_schema.x`, or an unqualified `pg_x` (PostgreSQL searches
+    // pg_catalog first).
     let system = |name: &ObjectName| {
         let first = name.0.first().and_then(|p| p.as_ident()).map(|i| i.value.to_ascii_lowercase());
-        name.0.len() > 1 && matches!(first.as_deref(), Some("pg_catalog" | "information_schema"))
+        match (name.0.len(), first.as_deref()) {
+            (1, Some(n)) => n.starts_with("pg_"),
+            (_, first) => matches!(first, Some("pg_catalog" | "information_schema")),
+        }
     };
     visit_relations(s.as_ref(), |name| if system(name) { ControlFlow::Break(()) } else { ControlFlow::Continue(()) })
         .is_break()

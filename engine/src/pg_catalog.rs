@@ -257,12 +257,12 @@ pub fn aggregate_scalar_subqueries(statement: &mut Statement) {
         if let SqlExpr::Subquery(query) = e {
             if let SetExpr::Select(select) = query.body.as_mut() {
                 let grouped = !matches!(&select.group_by, GroupByExpr::Expressions(g, _) if g.is_empty());
-                if let ([item], false, None) = (select.projection.as_mut_slice(), grouped, &query.limit_clause) {
-                    if let SelectItem::UnnamedExpr(x) | SelectItem::ExprWithAlias { expr: x, .. } = item {
-                        if !is_aggregate(x) {
-                            let inner = std::mem::replace(x, SqlExpr::value(SqlValue::Null));
-                            *x = function_call("max", inner);
-                        }
+                if let ([SelectItem::UnnamedExpr(x) | SelectItem::ExprWithAlias { expr: x, .. }], false, None) =
+                    (select.projection.as_mut_slice(), grouped, &query.limit_clause)
+                {
+                    if !is_aggregate(x) {
+                        let inner = std::mem::replace(x, SqlExpr::value(SqlValue::Null));
+                        *x = function_call("max", inner);
                     }
                 }
             }
