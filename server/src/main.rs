@@ -5,6 +5,7 @@
 //! stops cleanly on SIGINT or SIGTERM, closing every collection's RocksDB.
 
 mod pg;
+mod tls;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -50,6 +51,12 @@ struct ServeArgs {
     /// needing more fails with SQLSTATE 53200.
     #[arg(long, env = "CAIRN_QUERY_MEMORY_MIB", default_value_t = 4096)]
     query_memory_mib: usize,
+    /// Certificate chain (PEM) for TLS on the PostgreSQL port; needs --tls-key.
+    #[arg(long, env = "CAIRN_TLS_CERT")]
+    tls_cert: Option<PathBuf>,
+    /// Private key (PEM) of the TLS certificate.
+    #[arg(long, env = "CAIRN_TLS_KEY")]
+    tls_key: Option<PathBuf>,
     /// PostgreSQL connections open at once; more are refused with SQLSTATE 53300.
     #[arg(long, env = "CAIRN_MAX_CONNECTIONS", default_value_t = 100)]
     max_connections: usize,
@@ -62,6 +69,8 @@ enum ServeError {
     OpenBind(SocketAddr),
     #[error("opening the store in {path}: {source}")]
     Store { path: String, source: cairn_storage::StorageError },
+    #[error("{0}")]
+    Tls(#[from] tls::TlsError),
     #[error("starting the query engine: {0}")]
     Engine(cairn_engine::EngineError),
     #[error("listening on {addr}: {source}")]
@@ -101,6 +110,8 @@ async fn serve(args: ServeArgs) -> Result<(), ServeError> {
     if !args.pg_listen.ip().is_loopback() {
         return Err(ServeError::OpenBind(args.pg_listen));
     }
+    // Checked before anything is opened: a TLS configuration that cannot load stops the start.
+    let tls = tls::acceptor(args.tls_cert.as_deref(), args.tls_key.as_deref())?;
     let options = StoreOptions { cache_bytes: args.cache_mib << 20, ..Default::default() };
     let store = Store::open(&args.data_dir, options)
         .map_err(|source| ServeError::Store { path: args.data_dir.display().to_string(), source })?;
@@ -112,7 +123,7 @@ async fn serve(args: ServeArgs) -> Result<(), ServeError> {
     let pg_addr = listener.local_addr().unwrap_or(args.pg_listen);
     tracing::info!(data_dir = %args.data_dir.display(), "store open");
     tracing::info!("PostgreSQL wire protocol on {pg_addr}: psql -h {} -p {} -U cairn cairn", pg_addr.ip(), pg_addr.port());
-    let server = tokio::spawn(pg::serve(listener, Arc::new(pg::Frontend::new(engine)), args.max_connections));
+    let server = tokio::spawn(pg::serve(listener, Arc::new(pg::Frontend::new(engine)), tls, args.max_connections));
     let stopped = shutdown_signal().await;
     tracing::info!("shutting down");
     server.abort();

@@ -17,7 +17,7 @@ use datafusion_postgres::pgwire::api::cancel::{CancelHandler, DefaultCancelHandl
 use datafusion_postgres::pgwire::api::copy::CopyHandler;
 use datafusion_postgres::pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
 use datafusion_postgres::pgwire::api::{ConnectionManager, PgWireServerHandlers};
-use datafusion_postgres::pgwire::tokio::process_socket;
+use datafusion_postgres::pgwire::tokio::{process_socket, TlsAcceptor};
 use bytes::BytesMut;
 use datafusion_postgres::pgwire::error::ErrorInfo;
 use datafusion_postgres::pgwire::messages::response::ErrorResponse;
@@ -70,9 +70,10 @@ impl PgWireServerHandlers for Frontend {
     }
 }
 
-/// Serves `frontend` on `listener` until the task is dropped, with at most `max_connections`
-/// connections open: the next one is told so (SQLSTATE 53300) and closed.
-pub async fn serve(listener: TcpListener, frontend: Arc<Frontend>, max_connections: usize) {
+/// Serves `frontend` on `listener` until the task is dropped, offering TLS when `tls` is set,
+/// with at most `max_connections` connections open: the next one is told so (SQLSTATE 53300)
+/// and closed.
+pub async fn serve(listener: TcpListener, frontend: Arc<Frontend>, tls: Option<TlsAcceptor>, max_connections: usize) {
     let slots = Arc::new(Semaphore::new(max_connections));
     loop {
         match listener.accept().await {
@@ -82,9 +83,9 @@ pub async fn serve(listener: TcpListener, frontend: Arc<Frontend>, max_connectio
                     tokio::spawn(async move { refuse_connection(&mut socket).await });
                     continue;
                 };
-                let frontend = frontend.clone();
+                let (frontend, tls) = (frontend.clone(), tls.clone());
                 tokio::spawn(async move {
-                    if let Err(e) = process_socket(socket, None, frontend).await {
+                    if let Err(e) = process_socket(socket, tls, frontend).await {
                         tracing::debug!(%peer, error = %e, "connection ended with an error");
                     }
                     drop(slot);
