@@ -189,9 +189,10 @@ fn main() {
         return;
     }
 
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/peers.py");
+    let manifest = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned());
+    let script = format!("{manifest}/benches/peers.py");
     let output = Command::new("python3")
-        .args([script, &file.to_string_lossy(), &id, &did, &reps_fast.to_string(), &reps_slow.to_string()])
+        .args([script.as_str(), &file.to_string_lossy(), &id, &did, &reps_fast.to_string(), &reps_slow.to_string()])
         .output()
         .expect("run peers.py");
     if !output.status.success() {

@@ -4,17 +4,18 @@
 //! a store in a local data directory and the PostgreSQL wire protocol on 127.0.0.1:5433. It
 //! stops cleanly on SIGINT or SIGTERM, closing every collection's RocksDB.
 
+mod config;
 mod pg;
 mod tls;
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use cairn_engine::Engine;
 use cairn_storage::{Store, StoreOptions};
 use clap::{Parser, Subcommand};
+use config::{ServeArgs, Settings};
 use tokio::net::TcpListener;
 
 #[global_allocator]
@@ -35,33 +36,6 @@ enum Command {
     Serve(ServeArgs),
 }
 
-/// Options of `cairn serve` (each also read from the environment variable shown).
-#[derive(clap::Args, Debug)]
-struct ServeArgs {
-    /// Directory holding the store (created when missing).
-    #[arg(long, env = "CAIRN_DATA_DIR", default_value = "./cairn-data")]
-    data_dir: PathBuf,
-    /// Address the PostgreSQL wire protocol listens on.
-    #[arg(long, env = "CAIRN_PG_LISTEN", default_value = "127.0.0.1:5433")]
-    pg_listen: SocketAddr,
-    /// Block cache shared by every collection, in MiB.
-    #[arg(long, env = "CAIRN_CACHE_MIB", default_value_t = 512)]
-    cache_mib: usize,
-    /// Memory all running queries may hold for sorts, joins and aggregations, in MiB; a query
-    /// needing more fails with SQLSTATE 53200.
-    #[arg(long, env = "CAIRN_QUERY_MEMORY_MIB", default_value_t = 4096)]
-    query_memory_mib: usize,
-    /// Certificate chain (PEM) for TLS on the PostgreSQL port; needs --tls-key.
-    #[arg(long, env = "CAIRN_TLS_CERT")]
-    tls_cert: Option<PathBuf>,
-    /// Private key (PEM) of the TLS certificate.
-    #[arg(long, env = "CAIRN_TLS_KEY")]
-    tls_key: Option<PathBuf>,
-    /// PostgreSQL connections open at once; more are refused with SQLSTATE 53300.
-    #[arg(long, env = "CAIRN_MAX_CONNECTIONS", default_value_t = 100)]
-    max_connections: usize,
-}
-
 /// Why `cairn serve` could not start or stopped.
 #[derive(Debug, thiserror::Error)]
 enum ServeError {
@@ -69,6 +43,8 @@ enum ServeError {
     OpenBind(SocketAddr),
     #[error("opening the store in {path}: {source}")]
     Store { path: String, source: cairn_storage::StorageError },
+    #[error("{0}")]
+    Config(#[from] config::ConfigError),
     #[error("{0}")]
     Tls(#[from] tls::TlsError),
     #[error("starting the query engine: {0}")]
@@ -106,6 +82,7 @@ fn main() -> ExitCode {
 }
 
 async fn serve(args: ServeArgs) -> Result<(), ServeError> {
+    let args: Settings = args.settings()?;
     // Only this machine can reach a loopback address.
     if !args.pg_listen.ip().is_loopback() {
         return Err(ServeError::OpenBind(args.pg_listen));

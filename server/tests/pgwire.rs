@@ -124,3 +124,24 @@ async fn only_the_cairn_user_and_database_are_accepted() {
     let elsewhere = server.connect_as("user=cairn dbname=postgres").await.expect_err("unknown database");
     assert_eq!(code(elsewhere), Some("3D000".into()));
 }
+
+#[tokio::test]
+async fn a_config_file_sets_what_flags_do_not_and_a_bad_one_stops_the_start() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("cairn.toml");
+    std::fs::write(&config, "max_connections = 1\ncache_mib = 8\n").expect("write config");
+    let server = Server::start_with(&["--config", &config.display().to_string()]);
+    let _only = server.connect().await;
+    let second = server.connect_as("user=cairn dbname=cairn").await.expect_err("the file's limit applies");
+    assert_eq!(code(second), Some("53300".into()));
+    std::fs::write(&config, "max_conections = 1\n").expect("write config");
+    let out = Command::new(env!("CARGO_BIN_EXE_cairn"))
+        .args(["serve", "--pg-listen", "127.0.0.1:0", "--config"])
+        .arg(&config)
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .output()
+        .expect("run cairn");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown field `max_conections`"));
+}
