@@ -45,6 +45,8 @@ use crate::variant::{is_dynamic, VARIANT};
 
 /// The PostgreSQL release whose protocol and catalog Cairn follows.
 pub const PG_VERSION: &str = "16.6";
+/// The version Cairn reports as PostgreSQL's `server_version`.
+pub const SERVER_VERSION: &str = concat!("16.6 (Cairn ", env!("CARGO_PKG_VERSION"), ")");
 
 /// The schema name.
 const PG_CATALOG: &str = "pg_catalog";
@@ -326,8 +328,8 @@ fn visible(name: &str) -> ScalarUDF {
     )
 }
 
-/// The one user until roles exist.
-const SUPERUSER: &str = "cairn";
+/// The superuser, and the one user until roles exist.
+pub const SUPERUSER: &str = "cairn";
 
 /// `pg_get_userbyid(oid)`: every object is the superuser's.
 fn owner() -> ScalarUDF {

@@ -45,6 +45,8 @@ enum ServeError {
     Store { path: String, source: cairn_storage::StorageError },
     #[error("{0}")]
     Config(#[from] config::ConfigError),
+    #[error("{0} must be a positive number small enough to count bytes of")]
+    Setting(&'static str),
     #[error("{0}")]
     Tls(#[from] tls::TlsError),
     #[error("starting the query engine: {0}")]
@@ -89,11 +91,15 @@ async fn serve(args: ServeArgs) -> Result<(), ServeError> {
     }
     // Checked before anything is opened: a TLS configuration that cannot load stops the start.
     let tls = tls::acceptor(args.tls_cert.as_deref(), args.tls_key.as_deref())?;
-    let options = StoreOptions { cache_bytes: args.cache_mib << 20, ..Default::default() };
+    let mib = |name: &'static str, n: usize| n.checked_mul(1 << 20).filter(|b| *b > 0).ok_or(ServeError::Setting(name));
+    let options = StoreOptions { cache_bytes: mib("cache_mib", args.cache_mib)?, ..Default::default() };
+    if args.max_connections == 0 {
+        return Err(ServeError::Setting("max_connections"));
+    }
     let store = Store::open(&args.data_dir, options)
         .map_err(|source| ServeError::Store { path: args.data_dir.display().to_string(), source })?;
     let store = Arc::new(store);
-    let engine = Engine::with_memory_limit(store.clone(), args.query_memory_mib << 20).map_err(ServeError::Engine)?;
+    let engine = Engine::with_memory_limit(store.clone(), mib("query_memory_mib", args.query_memory_mib)?).map_err(ServeError::Engine)?;
     let engine = Arc::new(engine);
     let listener =
         TcpListener::bind(args.pg_listen).await.map_err(|source| ServeError::Listen { addr: args.pg_listen, source })?;

@@ -41,11 +41,13 @@ pub fn acceptor(cert: Option<&Path>, key: Option<&Path>) -> Result<Option<TlsAcc
         return Err(certificate_error("no certificate in the file".into()));
     }
     let private = PrivateKeyDer::from_pem_file(key).map_err(|e| TlsError::Key { path: key.to_owned(), message: e.to_string() })?;
-    let config = ServerConfig::builder_with_provider(Arc::new(ring::default_provider()))
+    let mut config = ServerConfig::builder_with_provider(Arc::new(ring::default_provider()))
         .with_safe_default_protocol_versions()
         .map_err(|e| TlsError::Config(e.to_string()))?
         .with_no_client_auth()
         .with_single_cert(chain, private)
         .map_err(|e| TlsError::Config(e.to_string()))?;
+    // PostgreSQL 17 clients may start TLS directly (`sslnegotiation=direct`), naming this protocol.
+    config.alpn_protocols = vec![b"postgresql".to_vec()];
     Ok(Some(TlsAcceptor::from(Arc::new(config))))
 }

@@ -96,3 +96,17 @@ async fn bad_statements_fail_with_their_sqlstate_and_the_connection_goes_on() {
     let answer: i64 = client.query_one("SELECT 40 + $1::bigint", &[&2i64]).await.expect("still usable").get(0);
     assert_eq!(answer, 42);
 }
+
+#[tokio::test]
+async fn a_prepared_statement_whose_columns_changed_must_be_prepared_again() {
+    let server = Server::start();
+    let client = server.connect().await;
+    client.batch_execute("CREATE COLLECTION docs; INSERT INTO docs (_id, n) VALUES ('a', 1)").await.expect("load");
+    let stmt = client.prepare("SELECT * FROM docs").await.expect("prepare");
+    assert_eq!(client.query(&stmt, &[]).await.expect("run").len(), 1);
+    // A new field is a new column: the rows no longer match what the client was told.
+    client.batch_execute("INSERT INTO docs (_id, n, extra) VALUES ('b', 2, 'x')").await.expect("insert");
+    assert_eq!(code(client.query(&stmt, &[]).await.expect_err("changed")), Some("0A000".into()));
+    let again = client.prepare("SELECT * FROM docs").await.expect("prepare again");
+    assert_eq!(client.query(&again, &[]).await.expect("run again").len(), 2);
+}

@@ -87,3 +87,30 @@ async fn a_query_over_the_memory_limit_fails_alone() {
     assert_eq!(code(big.expect_err("over the limit")), Some("53200".into()));
     assert_eq!(rows(&client, "SELECT count(*) FROM generate_series(1, 1000)").await, cells(&[&["1000"]]));
 }
+
+/// A frontend message: its type, then its length and body.
+fn message(kind: u8, body: &[u8]) -> Vec<u8> {
+    let mut m = vec![kind];
+    m.extend_from_slice(&((body.len() + 4) as u32).to_be_bytes());
+    m.extend_from_slice(body);
+    m
+}
+
+#[tokio::test]
+async fn a_bind_with_mismatched_format_codes_is_an_error_not_a_crash() {
+    let server = Server::start();
+    server.connect().await;
+    let mut bytes = startup();
+    bytes.extend(message(b'P', b"\0SELECT $1::text AS v\0\0\0"));
+    // Two parameter format codes for one parameter, then one result format code too many.
+    let mut bind = b"\0\0\0\x02\0\0\0\0\0\x01\0\0\0\x01x".to_vec();
+    bind.extend_from_slice(b"\0\x02\0\0\0\0");
+    bytes.extend(message(b'B', &bind));
+    bytes.extend(message(b'E', b"\0\0\0\0\0"));
+    bytes.extend(message(b'S', b""));
+    let answer = raw(&server, &bytes);
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.contains("08P01"), "{text}");
+    let client = server.connect().await;
+    assert_eq!(rows(&client, "SELECT 'fine' AS s").await, cells(&[&["fine"]]));
+}

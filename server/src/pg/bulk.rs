@@ -22,7 +22,7 @@ use datafusion_postgres::pgwire::types::format::FormatOptions;
 use futures::{stream, Sink, SinkExt};
 
 use super::copy::{ndjson_document, row_documents, Layout, Options};
-use super::encode::{self, command_tag, refuse};
+use super::encode::{self, command_tag, engine_error, refuse};
 use super::queries::Queries;
 use super::settings::Refusal;
 
@@ -64,6 +64,13 @@ impl CopyState {
     }
 }
 
+/// Drops a COPY the connection left unfinished (ended by a protocol error or a cancel).
+pub fn forget<C: ClientInfo>(client: &C) {
+    if let Some(state) = client.session_extensions().get::<CopyState>() {
+        let _abandoned = state.take();
+    }
+}
+
 fn state<C: ClientInfo>(client: &C) -> Arc<CopyState> {
     client.session_extensions().get_or_insert_with(CopyState::default)
 }
@@ -78,7 +85,7 @@ pub fn start_copy_in<C: ClientInfo>(
 ) -> PgWireResult<Response> {
     let session = super::settings::session(client.metadata());
     // Fails now, before any data is sent, when the collection does not exist.
-    let columns = engine.collection_columns(&session, &table).map_err(|e| refuse(e.sqlstate(), e.to_string()))?;
+    let columns = engine.collection_columns(&session, &table).map_err(|e| engine_error(&e))?;
     let width = if options.layout == Layout::Ndjson { 1 } else { fields.len().max(columns.len()).max(1) };
     let loading = Loading { session, table, fields, options, buffer: Vec::new(), docs: Vec::new(), lines: 0, written: 0, failed: None };
     state(client).put(loading);
@@ -87,7 +94,7 @@ pub fn start_copy_in<C: ClientInfo>(
 
 /// Runs `query` and answers with its rows as COPY data.
 pub async fn copy_out(engine: &Engine, session: &Session, query: &str, options: &Options) -> PgWireResult<Response> {
-    let output = engine.run(session, query, &[]).await.map_err(|e| refuse(e.sqlstate(), e.to_string()))?;
+    let output = engine.run(session, query, &[]).await.map_err(|e| engine_error(&e))?;
     let Output::Rows { schema, batches } = output else {
         return Err(refuse("42601", "COPY TO needs a query that returns rows".into()));
     };
@@ -131,16 +138,20 @@ fn csv_cell(name: &str, delimiter: char) -> String {
 }
 
 impl Loading {
-    /// Takes in a chunk of data.
+    /// Takes in a chunk of data. CSV and text are held until the end; NDJSON only up to its
+    /// last complete line. Either way no more than [`MAX_BUFFERED`] is held.
     fn add(&mut self, data: &[u8]) {
         if self.failed.is_some() {
             return;
         }
+        if self.buffer.len() + data.len() > MAX_BUFFERED {
+            let what = if self.options.layout == Layout::Ndjson { "one NDJSON line" } else { "COPY data in CSV or text" };
+            self.failed = Some(("54000", format!("{what} over {} MiB: load NDJSON, or load in parts", MAX_BUFFERED >> 20)));
+            self.buffer = Vec::new();
+            return;
+        }
         self.buffer.extend_from_slice(data);
         if self.options.layout != Layout::Ndjson {
-            if self.buffer.len() > MAX_BUFFERED {
-                self.failed = Some(("54000", format!("COPY data over {} MiB: load it as NDJSON, or in parts", MAX_BUFFERED >> 20)));
-            }
             return;
         }
         let Some(end) = self.buffer.iter().rposition(|b| *b == b'\n') else { return };
@@ -184,8 +195,11 @@ impl Loading {
             match self.options.layout {
                 Layout::Ndjson => self.read_lines(&rest),
                 _ => {
-                    let columns = || engine.collection_columns(&self.session, &self.table).unwrap_or_default();
-                    match row_documents(&rest, &self.options, &self.fields, columns) {
+                    let columns = match self.fields.is_empty() && !self.options.header {
+                        true => engine.collection_columns(&self.session, &self.table).map_err(|e| (e.sqlstate(), e.to_string()))?,
+                        false => Vec::new(),
+                    };
+                    match row_documents(&rest, &self.options, &self.fields, || columns) {
                         Ok(docs) => self.docs = docs,
                         Err(e) => self.failed = Some(e),
                     }

@@ -115,8 +115,13 @@ impl ToSqlText for JsonText<'_> {
 }
 
 /// An engine error as PostgreSQL reports one.
-pub fn error_info(e: &EngineError) -> ErrorInfo {
+fn error_info(e: &EngineError) -> ErrorInfo {
     user_error(e.sqlstate(), e.to_string())
+}
+
+/// An engine error as pgwire's error type.
+pub fn engine_error(e: &EngineError) -> PgWireError {
+    PgWireError::UserError(Box::new(error_info(e)))
 }
 
 /// An error a client caused, with its SQLSTATE.

@@ -11,7 +11,7 @@ use cairn_storage::Value;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::ScalarValue;
 use datafusion_postgres::arrow_pg::datatypes::df::deserialize_parameters_with_server_types;
-use datafusion_postgres::pgwire::api::portal::Portal;
+use datafusion_postgres::pgwire::api::portal::{Format, Portal};
 use datafusion_postgres::pgwire::api::stmt::StoredStatement;
 use datafusion_postgres::pgwire::api::Type;
 use datafusion_postgres::pgwire::error::PgWireResult;
@@ -22,6 +22,11 @@ use super::encode::refuse;
 /// each parameter.
 pub fn decode<S: Clone>(portal: &Portal<S>, inferred: &[Option<DataType>]) -> PgWireResult<Vec<ScalarValue>> {
     let n = portal.parameter_len();
+    if let Format::Individual(codes) = &portal.parameter_format {
+        if codes.len() != n {
+            return Err(refuse("08P01", format!("bind message has {} parameter formats but {n} parameters", codes.len())));
+        }
+    }
     let declared: Vec<Option<Type>> = (0..n).map(|i| portal.statement.parameter_types.get(i).cloned().flatten()).collect();
     let is_json = |t: &Option<Type>| matches!(t, Some(Type::JSON | Type::JSONB));
     // arrow-pg reads every other type; JSON values are read here, and stand in as text NULLs.

@@ -7,7 +7,7 @@
 use std::fmt::Debug;
 use std::sync::Arc;
 
-use arrow_schema::{DataType, Field, Schema};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use async_trait::async_trait;
 use cairn_engine::sql_text::split_statements;
 use cairn_engine::{Description, Engine, Output};
@@ -27,7 +27,7 @@ use futures::{Sink, SinkExt};
 
 use super::bulk;
 use super::copy::{self, Copy};
-use super::encode::{self, error_info, refuse, user_error};
+use super::encode::{self, engine_error, refuse, user_error};
 use super::params;
 use super::settings::{self, Command};
 
@@ -59,13 +59,22 @@ impl Queries {
         &self.engine
     }
 
-    /// Runs one statement for `client`, with `params` bound, its rows in `format`.
-    async fn run<C>(&self, client: &mut C, sql: &str, params: &[ScalarValue], format: &Format) -> PgWireResult<Response>
+    /// Runs one statement for `client`, with `params` bound, its rows in `format`; a prepared
+    /// statement passes the columns it was described with, which the rows must still have.
+    async fn run<C>(
+        &self,
+        client: &mut C,
+        sql: &str,
+        params: &[ScalarValue],
+        format: &Format,
+        described: Option<&SchemaRef>,
+    ) -> PgWireResult<Response>
     where
         C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send,
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
+        bulk::forget(client);
         if let Some(command) = settings::parse(sql) {
             let command = command.map_err(|(code, message)| refuse(code, message))?;
             return apply(client, command).await;
@@ -77,15 +86,25 @@ impl Queries {
                 Copy::Out { query, options } => bulk::copy_out(&self.engine, &session, &query, &options).await,
             };
         }
-        let options = Arc::new(FormatOptions::from_client_metadata(client.metadata()));
+        let options = Arc::new(settings::format_options(client.metadata()));
         let running = self.engine.run(&session, sql, params);
-        let output = match settings::statement_timeout(client.metadata()) {
+        // A write that has started finishes even if the client stops waiting: the timeout
+        // would report it cancelled while it commits, so it applies to reads only.
+        let output = match settings::statement_timeout(client.metadata()).filter(|_| !writes(sql)) {
             Some(limit) => tokio::time::timeout(limit, running)
                 .await
                 .map_err(|_| refuse("57014", "canceling statement due to statement timeout".to_owned()))?,
             None => running.await,
         };
-        encode::response(output.map_err(|e| PgWireError::UserError(Box::new(error_info(&e))))?, format, options)
+        let output = output.map_err(|e| engine_error(&e))?;
+        if let (Some(described), Output::Rows { schema, .. }) = (described, &output) {
+            let same = described.fields().len() == schema.fields().len()
+                && described.fields().iter().zip(schema.fields()).all(|(a, b)| a.data_type() == b.data_type());
+            if !same {
+                return Err(refuse("0A000", "cached plan must not change result type: prepare the statement again".to_owned()));
+            }
+        }
+        encode::response(output, format, options)
     }
 }
 
@@ -100,7 +119,7 @@ impl SimpleQueryHandler for Queries {
     {
         let mut responses = Vec::new();
         for statement in split_statements(query) {
-            match self.run(client, statement, &[], &Format::UnifiedText).await {
+            match self.run(client, statement, &[], &Format::UnifiedText, None).await {
                 // The client sends COPY data next: statements after a COPY FROM do not run.
                 Ok(response @ Response::CopyIn(_)) => {
                     responses.push(response);
@@ -140,7 +159,14 @@ impl ExtendedQueryHandler for Queries {
             return apply(client, command.clone()).await;
         }
         let values = params::decode(portal, &prepared.description.params)?;
-        self.run(client, &prepared.sql, &values, &portal.result_column_format).await
+        let columns = prepared.description.columns.as_ref();
+        if let Format::Individual(codes) = &portal.result_column_format {
+            let width = columns.map_or(0, |c| c.fields().len());
+            if codes.len() != width {
+                return Err(refuse("08P01", format!("bind message has {} result formats but {width} columns", codes.len())));
+            }
+        }
+        self.run(client, &prepared.sql, &values, &portal.result_column_format, columns).await
     }
 }
 
@@ -167,7 +193,7 @@ impl QueryParser for Parser {
             // A COPY into a missing collection fails here, before the client starts sending.
             if let Copy::In { table, .. } = copy.map_err(|(code, message)| refuse(code, message))? {
                 let session = settings::session(client.metadata());
-                self.engine.collection_columns(&session, &table).map_err(|e| PgWireError::UserError(Box::new(error_info(&e))))?;
+                self.engine.collection_columns(&session, &table).map_err(|e| engine_error(&e))?;
             }
             return Ok(Some(Prepared { sql, command: None, description: Description::default() }));
         }
@@ -184,7 +210,7 @@ impl QueryParser for Parser {
         }
         let session = settings::session(client.metadata());
         let description =
-            self.engine.describe(&session, &sql).await.map_err(|e| PgWireError::UserError(Box::new(error_info(&e))))?;
+            self.engine.describe(&session, &sql).await.map_err(|e| engine_error(&e))?;
         Ok(Some(Prepared { sql, command: None, description }))
     }
 
@@ -195,10 +221,24 @@ impl QueryParser for Parser {
 
     fn get_result_schema(&self, stmt: &Prepared, format: Option<&Format>) -> PgWireResult<Vec<FieldInfo>> {
         match &stmt.description.columns {
-            Some(schema) => encode::fields(schema, format.unwrap_or(&Format::UnifiedText), Arc::new(FormatOptions::default())),
+            Some(schema) => {
+                let format = format.unwrap_or(&Format::UnifiedText);
+                if let Format::Individual(codes) = format {
+                    if codes.len() != schema.fields().len() {
+                        return Err(refuse("08P01", format!("{} result formats for {} columns", codes.len(), schema.fields().len())));
+                    }
+                }
+                encode::fields(schema, format, Arc::new(FormatOptions::default()))
+            }
             None => Ok(Vec::new()),
         }
     }
+}
+
+/// Whether a statement writes documents (its first word says so).
+fn writes(sql: &str) -> bool {
+    let first = sql.split_whitespace().next().unwrap_or_default();
+    ["insert", "update", "delete", "copy"].iter().any(|w| first.eq_ignore_ascii_case(w))
 }
 
 /// The columns of a SHOW: text, one per name.

@@ -44,8 +44,8 @@ const fn known(name: &'static str, default: &'static str, writable: bool, report
     Known { name, default, writable, reported }
 }
 
-/// Version reported to clients: the PostgreSQL release whose protocol and catalog Cairn follows.
-pub const SERVER_VERSION: &str = concat!("16.6 (Cairn ", env!("CARGO_PKG_VERSION"), ")");
+use cairn_engine::pg_catalog::SERVER_VERSION;
+use datafusion_postgres::pgwire::types::format::FormatOptions;
 
 /// The settings Cairn knows.
 const KNOWN: &[Known] = &[
@@ -224,6 +224,9 @@ pub fn set(metadata: &mut Metadata, name: &str, value: Option<String>) -> Result
         None => return Err(("42704", format!("unrecognized configuration parameter \"{name}\""))),
     };
     let value = match (canonical.as_str(), value) {
+        ("client_encoding", Some(v)) if !matches!(v.to_ascii_uppercase().replace('-', "").as_str(), "UTF8" | "UNICODE") => {
+            return Err(("0A000", format!("client_encoding \"{v}\" is not supported: Cairn speaks UTF8")));
+        }
         ("statement_timeout" | "lock_timeout" | "idle_in_transaction_session_timeout", Some(v)) => {
             let ms = milliseconds(&v)
                 .ok_or_else(|| ("22023", format!("invalid value for parameter \"{canonical}\": \"{v}\"")))?;
@@ -276,6 +279,14 @@ pub fn statement_timeout(metadata: &Metadata) -> Option<Duration> {
     (ms > 0).then(|| Duration::from_millis(ms))
 }
 
+/// How values are written as text for this session (DateStyle, IntervalStyle, bytea_output,
+/// extra_float_digits).
+pub fn format_options(metadata: &Metadata) -> FormatOptions {
+    let names = ["DateStyle", "IntervalStyle", "bytea_output", "extra_float_digits"];
+    let lowercase: Metadata = names.iter().filter_map(|n| Some((n.to_ascii_lowercase(), value(metadata, n)?))).collect();
+    FormatOptions::from_client_metadata(&lowercase)
+}
+
 /// The engine session of a connection: its search path's first workspace.
 pub fn session(metadata: &Metadata) -> Session {
     let path = value(metadata, "search_path").unwrap_or_default();
@@ -326,7 +337,10 @@ mod tests {
         assert_eq!(set(&mut m, "statement_timeout", Some("soon".into())).unwrap_err().0, "22023");
         assert_eq!(set(&mut m, "server_version", Some("1".into())).unwrap_err().0, "55P02");
         assert_eq!(set(&mut m, "no_such_thing", Some("1".into())).unwrap_err().0, "42704");
+        assert_eq!(set(&mut m, "client_encoding", Some("LATIN1".into())).unwrap_err().0, "0A000");
+        set(&mut m, "client_encoding", Some("utf-8".into())).unwrap();
         assert_eq!(set(&mut m, "datestyle", Some("ISO, DMY".into())).unwrap().1.as_deref(), Some("ISO, DMY"));
+        assert_eq!(format_options(&m).date_style, "ISO, DMY");
         assert_eq!(set(&mut m, "search_path", Some("\"$user\", web".into())).unwrap().1, None);
         assert_eq!(session(&m).workspace.as_deref(), Some("web"));
         reset_all(&mut m);

@@ -21,8 +21,7 @@ use futures::Sink;
 
 use super::settings;
 
-/// The superuser, and the only user until roles exist.
-pub const SUPERUSER: &str = "cairn";
+use cairn_engine::pg_catalog::SUPERUSER;
 /// The one database.
 pub const DATABASE: &str = "cairn";
 
