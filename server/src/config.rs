@@ -35,6 +35,9 @@ pub struct ServeArgs {
     /// Private key (PEM) of the TLS certificate.
     #[arg(long, env = "CAIRN_TLS_KEY")]
     pub tls_key: Option<PathBuf>,
+    /// Refuse PostgreSQL connections that do not use TLS (needs --tls-cert and --tls-key).
+    #[arg(long, env = "CAIRN_TLS_REQUIRED")]
+    pub tls_required: Option<bool>,
 }
 
 /// The settings a config file may hold.
@@ -48,6 +51,7 @@ struct FileSettings {
     max_connections: Option<usize>,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
+    tls_required: Option<bool>,
 }
 
 /// The settings `cairn serve` runs with.
@@ -60,6 +64,7 @@ pub struct Settings {
     pub max_connections: usize,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
+    pub tls_required: bool,
 }
 
 /// Why the config file could not be used.
@@ -86,6 +91,7 @@ impl ServeArgs {
             max_connections: self.max_connections.or(file.max_connections).unwrap_or(100),
             tls_cert: self.tls_cert.or(file.tls_cert),
             tls_key: self.tls_key.or(file.tls_key),
+            tls_required: self.tls_required.or(file.tls_required).unwrap_or(false),
         })
     }
 }

@@ -91,6 +91,9 @@ async fn serve(args: ServeArgs) -> Result<(), ServeError> {
     }
     // Checked before anything is opened: a TLS configuration that cannot load stops the start.
     let tls = tls::acceptor(args.tls_cert.as_deref(), args.tls_key.as_deref())?;
+    if args.tls_required && tls.is_none() {
+        return Err(ServeError::Tls(tls::TlsError::Incomplete("--tls-cert (TLS is required)")));
+    }
     let mib = |name: &'static str, n: usize| n.checked_mul(1 << 20).filter(|b| *b > 0).ok_or(ServeError::Setting(name));
     let options = StoreOptions { cache_bytes: mib("cache_mib", args.cache_mib)?, ..Default::default() };
     if args.max_connections == 0 {
@@ -106,7 +109,7 @@ async fn serve(args: ServeArgs) -> Result<(), ServeError> {
     let pg_addr = listener.local_addr().unwrap_or(args.pg_listen);
     tracing::info!(data_dir = %args.data_dir.display(), "store open");
     tracing::info!("PostgreSQL wire protocol on {pg_addr}: psql -h {} -p {} -U cairn cairn", pg_addr.ip(), pg_addr.port());
-    let server = tokio::spawn(pg::serve(listener, Arc::new(pg::Frontend::new(engine)), tls, args.max_connections));
+    let server = tokio::spawn(pg::serve(listener, Arc::new(pg::Frontend::new(engine, args.tls_required)), tls, args.max_connections));
     let stopped = shutdown_signal().await;
     tracing::info!("shutting down");
     server.abort();

@@ -45,6 +45,17 @@ async fn sslmode_require_connects_over_tls() {
     assert!(!ok && err.contains("SSL"), "{err}");
 }
 
+#[tokio::test]
+async fn with_tls_required_plaintext_is_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (cert, key) = self_signed(dir.path());
+    let server = Server::start_with(&["--tls-cert", &cert, "--tls-key", &key, "--tls-required", "true"]);
+    let plain = server.connect_as("user=cairn dbname=cairn").await.expect_err("plaintext");
+    assert_eq!(common::code(plain), Some("28000".into()));
+    let (ok, err) = psql_select(&server, "require");
+    assert!(ok, "TLS connection failed: {err}");
+}
+
 #[test]
 fn a_tls_configuration_that_cannot_load_stops_the_start() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -55,6 +66,7 @@ fn a_tls_configuration_that_cannot_load_stops_the_start() {
         (vec!["--tls-cert", key.as_str(), "--tls-key", key.as_str()], "no certificate in the file"),
         (vec!["--tls-cert", cert.as_str(), "--tls-key", cert.as_str()], "reading the TLS private key"),
         (vec!["--tls-cert", cert.as_str()], "--tls-key is missing"),
+        (vec!["--tls-required", "true"], "TLS is required"),
     ] {
         let data = dir.path().join("data");
         let out = Command::new(env!("CARGO_BIN_EXE_cairn"))

@@ -37,12 +37,13 @@ pub struct Frontend {
 }
 
 impl Frontend {
-    /// A frontend running statements on `engine`.
-    pub fn new(engine: Arc<Engine>) -> Frontend {
+    /// A frontend running statements on `engine`; with `tls_required`, connections without
+    /// TLS are refused at startup.
+    pub fn new(engine: Arc<Engine>, tls_required: bool) -> Frontend {
         let connections = Arc::new(ConnectionManager::new());
         Frontend {
             queries: Arc::new(Queries::new(engine)),
-            startup: Arc::new(Startup::new(connections.clone())),
+            startup: Arc::new(Startup::new(connections.clone(), tls_required)),
             cancel: Arc::new(DefaultCancelHandler::new(connections)),
         }
     }

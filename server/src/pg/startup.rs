@@ -29,12 +29,14 @@ pub const DATABASE: &str = "cairn";
 pub struct Startup {
     connections: Arc<ConnectionManager>,
     pids: RandomPidSecretKeyGenerator,
+    tls_required: bool,
 }
 
 impl Startup {
-    /// A startup handler registering connections with `connections`.
-    pub fn new(connections: Arc<ConnectionManager>) -> Startup {
-        Startup { connections, pids: RandomPidSecretKeyGenerator::default() }
+    /// A startup handler registering connections with `connections`; with `tls_required`,
+    /// one without TLS is refused.
+    pub fn new(connections: Arc<ConnectionManager>, tls_required: bool) -> Startup {
+        Startup { connections, pids: RandomPidSecretKeyGenerator::default(), tls_required }
     }
 }
 
@@ -49,6 +51,9 @@ impl StartupHandler for Startup {
         let PgWireFrontendMessage::Startup(startup) = message else { return Ok(()) };
         protocol_negotiation(client, &startup).await?;
         save_startup_parameters_to_metadata(client, &startup);
+        if self.tls_required && !client.is_secure() {
+            return Err(fatal("28000", "this server requires TLS: connect with sslmode=require".to_owned()));
+        }
         let user = client.metadata().get(METADATA_USER).cloned().unwrap_or_default();
         if user != SUPERUSER {
             return Err(fatal("28000", format!("role \"{user}\" does not exist (connect as user \"{SUPERUSER}\")")));
