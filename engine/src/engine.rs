@@ -32,6 +32,7 @@ use datafusion_pg_catalog::sql::PostgresCompatibilityParser;
 
 use crate::access::{take_hint, QueryHint};
 use crate::catalog::CairnCatalog;
+use crate::column_names;
 use crate::convert::rows_to_documents;
 use crate::describe::describe;
 use crate::dml::{plan_delete, plan_update, selected, DmlPlan};
@@ -158,8 +159,9 @@ impl Engine {
                 _ => {}
             }
         }
+        let names = column_names::of(&statement);
         let df = self.dataframe(call, statement).await?;
-        let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
+        let schema = column_names::apply(Arc::new(df.schema().as_arrow().clone()), names.as_deref());
         let (state, plan) = df.into_parts();
         let optimized = state.optimize(&plan)?;
         if cached {
@@ -197,7 +199,8 @@ impl Engine {
             }
             _ => (self.dataframe(call, statement.clone()).await?, true),
         };
-        let columns = rows.then(|| render_schema(&Arc::new(plan.schema().as_arrow().clone())));
+        let names = column_names::of(&statement);
+        let columns = rows.then(|| render_schema(&column_names::apply(Arc::new(plan.schema().as_arrow().clone()), names.as_deref())));
         Ok(Description { params: parameter_types(plan.logical_plan())?, columns })
     }
 

@@ -12,6 +12,7 @@
 
 pub mod access;
 pub mod catalog;
+pub mod column_names;
 pub mod convert;
 pub mod describe;
 pub mod dml;
