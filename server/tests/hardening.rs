@@ -80,6 +80,20 @@ async fn connections_over_the_limit_are_refused_with_53300() {
 }
 
 #[tokio::test]
+async fn a_full_server_still_takes_cancel_requests() {
+    let server = Server::start_with(&["--max-connections", "1"]);
+    let client = server.connect().await;
+    let cancel = client.cancel_token();
+    let canceller = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        cancel.cancel_query(tokio_postgres::NoTls).await
+    });
+    let endless = client.simple_query("SELECT sum(value) FROM generate_series(1, 100000000000)").await;
+    assert_eq!(code(endless.expect_err("cancelled")), Some("57014".into()));
+    canceller.await.expect("cancel task").expect("cancel request");
+}
+
+#[tokio::test]
 async fn a_query_over_the_memory_limit_fails_alone() {
     let server = Server::start_with(&["--query-memory-mib", "1"]);
     let client = server.connect().await;

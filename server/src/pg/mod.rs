@@ -10,6 +10,7 @@ mod settings;
 mod startup;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use cairn_engine::Engine;
 use datafusion_postgres::pgwire::api::auth::StartupHandler;
@@ -79,13 +80,15 @@ pub async fn serve(listener: TcpListener, frontend: Arc<Frontend>, tls: Option<T
     loop {
         match listener.accept().await {
             Ok((mut socket, peer)) => {
-                let Ok(slot) = slots.clone().try_acquire_owned() else {
-                    tracing::warn!(%peer, max_connections, "connection refused: too many clients");
-                    tokio::spawn(async move { refuse_connection(&mut socket).await });
-                    continue;
-                };
+                let slot = slots.clone().try_acquire_owned().ok();
                 let (frontend, tls) = (frontend.clone(), tls.clone());
                 tokio::spawn(async move {
+                    // A cancel request is served at the limit too: it is how a client stops
+                    // a runaway query on a full server.
+                    if slot.is_none() && !is_cancel_request(&socket).await {
+                        tracing::warn!(%peer, max_connections, "connection refused: too many clients");
+                        return refuse_connection(&mut socket).await;
+                    }
                     if let Err(e) = process_socket(socket, tls, frontend).await {
                         tracing::debug!(%peer, error = %e, "connection ended with an error");
                     }
@@ -95,6 +98,26 @@ pub async fn serve(listener: TcpListener, frontend: Arc<Frontend>, tls: Option<T
             Err(e) => tracing::warn!(error = %e, "accepting a connection failed"),
         }
     }
+}
+
+/// The code a CancelRequest packet carries where a startup packet has its protocol version.
+const CANCEL_REQUEST_CODE: u32 = 80877102;
+
+/// Whether the connection opens with a CancelRequest (waiting up to a second for its first
+/// eight bytes, without consuming them).
+async fn is_cancel_request(socket: &TcpStream) -> bool {
+    let mut head = [0u8; 8];
+    let peeked = tokio::time::timeout(Duration::from_secs(1), async {
+        loop {
+            match socket.peek(&mut head).await {
+                Ok(8) => return true,
+                Ok(0) | Err(_) => return false,
+                Ok(_) => tokio::time::sleep(Duration::from_millis(5)).await,
+            }
+        }
+    })
+    .await;
+    peeked.unwrap_or(false) && u32::from_be_bytes([head[4], head[5], head[6], head[7]]) == CANCEL_REQUEST_CODE
 }
 
 /// Tells a client over the connection limit so, as PostgreSQL does, and closes.
