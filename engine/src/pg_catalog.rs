@@ -313,19 +313,7 @@ fn to_regtype() -> ScalarUDF {
 
 /// `pg_type_is_visible(oid)` and its kin: everything Cairn lists is on the search path.
 fn visible(name: &str) -> ScalarUDF {
-    datafusion::logical_expr::create_udf(
-        name,
-        vec![DataType::Int32],
-        DataType::Boolean,
-        Volatility::Stable,
-        Arc::new(|args: &[ColumnarValue]| {
-            let rows = match args.first() {
-                Some(ColumnarValue::Array(a)) => a.len(),
-                _ => 1,
-            };
-            Ok(ColumnarValue::Array(Arc::new(arrow_array::BooleanArray::from(vec![true; rows]))))
-        }),
-    )
+    fixed(name, vec![DataType::Int32], Volatility::Stable, ScalarValue::Boolean(Some(true)))
 }
 
 /// The superuser, and the one user until roles exist.
@@ -333,19 +321,7 @@ pub const SUPERUSER: &str = "cairn";
 
 /// `pg_get_userbyid(oid)`: every object is the superuser's.
 fn owner() -> ScalarUDF {
-    datafusion::logical_expr::create_udf(
-        "pg_get_userbyid",
-        vec![DataType::Int32],
-        DataType::Utf8,
-        Volatility::Stable,
-        Arc::new(|args: &[ColumnarValue]| {
-            let rows = match args.first() {
-                Some(ColumnarValue::Array(a)) => a.len(),
-                _ => 1,
-            };
-            Ok(ColumnarValue::Array(Arc::new(StringArray::from(vec![SUPERUSER; rows]))))
-        }),
-    )
+    fixed("pg_get_userbyid", vec![DataType::Int32], Volatility::Stable, ScalarValue::Utf8(Some(SUPERUSER.to_owned())))
 }
 
 /// `version()`, as PostgreSQL words it (drivers and ORMs parse the release from it).
@@ -355,11 +331,21 @@ fn version() -> ScalarUDF {
 
 /// A function of no arguments returning `value`.
 fn constant(name: &str, value: String) -> ScalarUDF {
+    fixed(name, vec![], Volatility::Immutable, ScalarValue::Utf8(Some(value)))
+}
+
+/// A function of `args` answering `value` whatever they are: one value per row when it is
+/// given a column, else one value.
+fn fixed(name: &str, args: Vec<DataType>, volatility: Volatility, value: ScalarValue) -> ScalarUDF {
+    let returns = value.data_type();
     datafusion::logical_expr::create_udf(
         name,
-        vec![],
-        DataType::Utf8,
-        Volatility::Immutable,
-        Arc::new(move |_: &[ColumnarValue]| Ok(ColumnarValue::Scalar(ScalarValue::Utf8(Some(value.clone()))))),
+        args,
+        returns,
+        volatility,
+        Arc::new(move |args: &[ColumnarValue]| match args.first() {
+            Some(ColumnarValue::Array(a)) => Ok(ColumnarValue::Array(value.to_array_of_size(a.len())?)),
+            _ => Ok(ColumnarValue::Scalar(value.clone())),
+        }),
     )
 }

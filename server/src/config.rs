@@ -7,11 +7,14 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-/// Options of `cairn serve` (each also read from the environment variable shown).
-#[derive(clap::Args, Debug, Default)]
+/// Options of `cairn serve` (each also read from the environment variable shown), and the
+/// settings a config file may hold (the same, but `config`).
+#[derive(clap::Args, Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
 pub struct ServeArgs {
     /// TOML file with any of the settings below; flags and environment variables win over it.
     #[arg(long, env = "CAIRN_CONFIG")]
+    #[serde(skip)]
     pub config: Option<PathBuf>,
     /// Directory holding the store, created when missing [default: ./cairn-data].
     #[arg(long, env = "CAIRN_DATA_DIR")]
@@ -38,20 +41,6 @@ pub struct ServeArgs {
     /// Refuse PostgreSQL connections that do not use TLS (needs --tls-cert and --tls-key).
     #[arg(long, env = "CAIRN_TLS_REQUIRED")]
     pub tls_required: Option<bool>,
-}
-
-/// The settings a config file may hold.
-#[derive(Deserialize, Debug, Default)]
-#[serde(deny_unknown_fields)]
-struct FileSettings {
-    data_dir: Option<PathBuf>,
-    pg_listen: Option<SocketAddr>,
-    cache_mib: Option<usize>,
-    query_memory_mib: Option<usize>,
-    max_connections: Option<usize>,
-    tls_cert: Option<PathBuf>,
-    tls_key: Option<PathBuf>,
-    tls_required: Option<bool>,
 }
 
 /// The settings `cairn serve` runs with.
@@ -81,7 +70,7 @@ impl ServeArgs {
     pub fn settings(self) -> Result<Settings, ConfigError> {
         let file = match &self.config {
             Some(path) => read(path)?,
-            None => FileSettings::default(),
+            None => ServeArgs::default(),
         };
         Ok(Settings {
             data_dir: self.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from("./cairn-data")),
@@ -96,7 +85,7 @@ impl ServeArgs {
     }
 }
 
-fn read(path: &Path) -> Result<FileSettings, ConfigError> {
+fn read(path: &Path) -> Result<ServeArgs, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
     toml::from_str(&text).map_err(|e| ConfigError::Invalid { path: path.to_owned(), message: e.to_string() })
 }

@@ -38,6 +38,17 @@ fn is_json(f: &Field) -> bool {
     f.metadata().contains_key(JSON_COLUMN)
 }
 
+/// Checks that per-column result format codes, if the client sent them, number `width`:
+/// pgwire looks each column's code up by position.
+pub fn check_formats(format: &Format, width: usize) -> PgWireResult<()> {
+    match format {
+        Format::Individual(codes) if codes.len() != width => {
+            Err(refuse("08P01", format!("bind message has {} result formats but {width} columns", codes.len())))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// The wire response for an engine result, in `format`.
 pub fn response(output: Output, format: &Format, options: Arc<FormatOptions>) -> PgWireResult<Response> {
     match output {

@@ -160,12 +160,7 @@ impl ExtendedQueryHandler for Queries {
         }
         let values = params::decode(portal, &prepared.description.params)?;
         let columns = prepared.description.columns.as_ref();
-        if let Format::Individual(codes) = &portal.result_column_format {
-            let width = columns.map_or(0, |c| c.fields().len());
-            if codes.len() != width {
-                return Err(refuse("08P01", format!("bind message has {} result formats but {width} columns", codes.len())));
-            }
-        }
+        encode::check_formats(&portal.result_column_format, columns.map_or(0, |c| c.fields().len()))?;
         self.run(client, &prepared.sql, &values, &portal.result_column_format, columns).await
     }
 }
@@ -223,11 +218,7 @@ impl QueryParser for Parser {
         match &stmt.description.columns {
             Some(schema) => {
                 let format = format.unwrap_or(&Format::UnifiedText);
-                if let Format::Individual(codes) = format {
-                    if codes.len() != schema.fields().len() {
-                        return Err(refuse("08P01", format!("{} result formats for {} columns", codes.len(), schema.fields().len())));
-                    }
-                }
+                encode::check_formats(format, schema.fields().len())?;
                 encode::fields(schema, format, Arc::new(FormatOptions::default()))
             }
             None => Ok(Vec::new()),
