@@ -1,6 +1,6 @@
 """Checks Python clients run against a live `cairn serve`: psycopg 3 (parameters, binary
-results, JSON, COPY, transactions) and SQLAlchemy 2 (engine, inspector reflection, a Core
-select). Usage: checks.py PORT. Prints one JSON object per check:
+results, JSON, COPY, transactions), SQLAlchemy 2 (engine, inspector reflection, a Core
+select) and psqlODBC through pyodbc (query, parameters, SQLTables, SQLColumns). Usage: checks.py PORT. Prints one JSON object per check:
 {"client", "check", "ok", "error"}; exits 0 when every check passed."""
 
 import json
@@ -8,6 +8,7 @@ import sys
 import traceback
 
 import psycopg
+import pyodbc
 from psycopg.types.json import Jsonb
 import sqlalchemy as sa
 
@@ -111,6 +112,37 @@ def _():
     with ENGINE.connect() as c:
         rows = c.execute(sa.select(people.c.name).where(people.c.age > 40).order_by(people.c.name)).all()
         expect([r.name for r in rows], ["Alan", "Barbara", "Grace"])
+
+
+ODBC = f"DRIVER=/usr/lib/x86_64-linux-gnu/odbc/psqlodbcw.so;SERVER=127.0.0.1;PORT={PORT};DATABASE=cairn;UID=cairn;PWD="
+
+
+@check("psqlodbc", "connect and query")
+def _():
+    with pyodbc.connect(ODBC, autocommit=True) as conn:
+        expect(conn.cursor().execute("SELECT 40 + 2").fetchone()[0], 42)
+        conn.cursor().execute("CREATE COLLECTION IF NOT EXISTS odbc_people")
+        conn.cursor().execute("INSERT INTO odbc_people (_id, name, age) VALUES ('o1', 'Ada', 36), ('o2', 'Alan', 41)")
+
+
+@check("psqlodbc", "parameters")
+def _():
+    with pyodbc.connect(ODBC, autocommit=True) as conn:
+        rows = conn.cursor().execute("SELECT age FROM odbc_people WHERE name = ?", "Alan").fetchall()
+        expect([tuple(r) for r in rows], [(41,)])
+
+
+@check("psqlodbc", "SQLTables")
+def _():
+    with pyodbc.connect(ODBC, autocommit=True) as conn:
+        expect("odbc_people" in [t.table_name for t in conn.cursor().tables(schema="commons")], True)
+
+
+@check("psqlodbc", "SQLColumns")
+def _():
+    with pyodbc.connect(ODBC, autocommit=True) as conn:
+        columns = {c.column_name: c.type_name for c in conn.cursor().columns(table="odbc_people", schema="commons")}
+        expect((columns["name"], columns["age"]), ("text", "int8"))
 
 
 for r in results:

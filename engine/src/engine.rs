@@ -204,6 +204,22 @@ impl Engine {
         Ok(Description { params: parameter_types(plan.logical_plan())?, columns })
     }
 
+    /// What running `sql` requires of its role: writing (documents, collections, workspaces),
+    /// reading collections, or nothing (constants and PostgreSQL's system catalog, which every
+    /// role may read, as in PostgreSQL).
+    pub fn privilege(&self, sql: &str) -> Result<Privilege> {
+        if parse_cairn_ddl(sql)?.is_some() {
+            return Ok(Privilege::Write);
+        }
+        let (sql, _) = take_hint(sql).map_err(EngineError::Invalid)?;
+        let DFStatement::Statement(s) = self.parse_one(&sql)? else { return Ok(Privilege::Read) };
+        if standard_ddl(&s)?.is_some() || matches!(s.as_ref(), Statement::Insert(_) | Statement::Delete(_) | Statement::Update(_)) {
+            return Ok(Privilege::Write);
+        }
+        let reads_data = visit_relations(s.as_ref(), |name| if is_system(name) { ControlFlow::Continue(()) } else { ControlFlow::Break(()) }).is_break();
+        Ok(if reads_data || matches!(s.as_ref(), Statement::ExplainTable { .. }) { Privilege::Read } else { Privilege::None })
+    }
+
     /// Parses exactly one statement in PostgreSQL's dialect, with the PostgreSQL-only forms
     /// DataFusion lacks rewritten.
     fn parse_one(&self, sql: &str) -> Result<DFStatement> {
@@ -250,6 +266,10 @@ impl Engine {
         let mut state = if catalog { self.catalog_state.clone() } else { self.ctx.state() };
         if let Some(ws) = &call.session.workspace {
             state.config_mut().options_mut().catalog.default_schema = ws.clone();
+        }
+        if let Some(user) = &call.session.user {
+            // Replaces the superuser's `session_user` in this statement's copy of the state.
+            let _superusers = state.register_udf(Arc::new(crate::pg_catalog::session_user(user)));
         }
         if let Some(h) = call.hint {
             state.config_mut().set_extension(Arc::new(QueryHint(h)));
@@ -395,17 +415,29 @@ fn expr_planners(coerce: bool) -> Vec<Arc<dyn ExprPlanner>> {
 /// the queries tools send, written for PostgreSQL's SQL and typing.
 fn reads_catalog(statement: &DFStatement) -> bool {
     let DFStatement::Statement(s) = statement else { return false };
-    // `pg_catalog.x`, `information_schema.x`, or an unqualified `pg_x` (PostgreSQL searches
-    // pg_catalog first).
-    let system = |name: &ObjectName| {
-        let first = name.0.first().and_then(|p| p.as_ident()).map(|i| i.value.to_ascii_lowercase());
-        match (name.0.len(), first.as_deref()) {
-            (1, Some(n)) => n.starts_with("pg_"),
-            (_, first) => matches!(first, Some("pg_catalog" | "information_schema")),
-        }
-    };
-    visit_relations(s.as_ref(), |name| if system(name) { ControlFlow::Break(()) } else { ControlFlow::Continue(()) })
+    visit_relations(s.as_ref(), |name| if is_system(name) { ControlFlow::Break(()) } else { ControlFlow::Continue(()) })
         .is_break()
+}
+
+/// `pg_catalog.x`, `information_schema.x`, or an unqualified `pg_x` (PostgreSQL searches
+/// pg_catalog first).
+fn is_system(name: &ObjectName) -> bool {
+    let first = name.0.first().and_then(|p| p.as_ident()).map(|i| i.value.to_ascii_lowercase());
+    match (name.0.len(), first.as_deref()) {
+        (1, Some(n)) => n.starts_with("pg_"),
+        (_, first) => matches!(first, Some("pg_catalog" | "information_schema")),
+    }
+}
+
+/// What a statement requires of the role running it (see [`Engine::privilege`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Privilege {
+    /// Nothing: constants, settings, the system catalog.
+    None,
+    /// Reading collections.
+    Read,
+    /// Writing documents or defining collections and workspaces.
+    Write,
 }
 
 /// The source of an INSERT.

@@ -41,6 +41,6 @@ pub mod table;
 pub mod undefined;
 pub mod variant;
 
-pub use engine::{Engine, Output, CATALOG};
+pub use engine::{Engine, Output, Privilege, CATALOG};
 pub use error::{EngineError, Result};
 pub use session::{Description, Session};

@@ -65,7 +65,7 @@ pub fn install(ctx: &SessionContext, catalog: &str) -> Result<()> {
     let catalog = ctx.catalog(catalog).ok_or_else(|| EngineError::Invalid(format!("no catalog {catalog}")))?;
     catalog.register_schema(PG_CATALOG, Arc::new(PgCatalog { inner }))?;
     ctx.state_ref().write().register_function_rewrite(Arc::new(LikeEscape))?;
-    for udf in [CurrentSchema::udf(false), CurrentSchema::udf(true), version(), owner(), to_regtype(), constant("session_user", SUPERUSER.to_owned())]
+    for udf in [CurrentSchema::udf(false), CurrentSchema::udf(true), version(), owner(), to_regtype(), session_user(SUPERUSER)]
         .into_iter()
         .chain(["pg_type_is_visible", "pg_function_is_visible"].map(visible))
     {
@@ -327,6 +327,11 @@ fn owner() -> ScalarUDF {
 /// `version()`, as PostgreSQL words it (drivers and ORMs parse the release from it).
 fn version() -> ScalarUDF {
     constant("version", format!("PostgreSQL {PG_VERSION} (Cairn {}) on x86_64-pc-linux-gnu, 64-bit", env!("CARGO_PKG_VERSION")))
+}
+
+/// `session_user` (and so `current_user`) answering `role`.
+pub(crate) fn session_user(role: &str) -> ScalarUDF {
+    constant("session_user", role.to_owned())
 }
 
 /// A function of no arguments returning `value`.

@@ -10,6 +10,9 @@ pub struct Session {
     /// The workspace unqualified collection names resolve in (PostgreSQL's `search_path`);
     /// None for the server's default workspace.
     pub workspace: Option<String>,
+    /// The role running the statement (`session_user`, `current_user`); None for the
+    /// superuser.
+    pub user: Option<String>,
 }
 
 /// What a prepared statement takes and returns, known before it runs.

@@ -22,6 +22,15 @@ pub struct ServeArgs {
     /// Address the PostgreSQL wire protocol listens on [default: 127.0.0.1:5433].
     #[arg(long, env = "CAIRN_PG_LISTEN")]
     pub pg_listen: Option<SocketAddr>,
+    /// Address the REST API listens on [default: 127.0.0.1:8080].
+    #[arg(long, env = "CAIRN_HTTP_LISTEN")]
+    pub http_listen: Option<SocketAddr>,
+    /// Largest REST request body, in MiB; a larger one gets 413 [default: 64].
+    #[arg(long, env = "CAIRN_HTTP_MAX_BODY_MIB")]
+    pub http_max_body_mib: Option<usize>,
+    /// REST requests served at once; more get 429 [default: 256].
+    #[arg(long, env = "CAIRN_HTTP_MAX_CONCURRENT")]
+    pub http_max_concurrent: Option<usize>,
     /// Block cache shared by every collection, in MiB [default: 512].
     #[arg(long, env = "CAIRN_CACHE_MIB")]
     pub cache_mib: Option<usize>,
@@ -48,6 +57,9 @@ pub struct ServeArgs {
 pub struct Settings {
     pub data_dir: PathBuf,
     pub pg_listen: SocketAddr,
+    pub http_listen: SocketAddr,
+    pub http_max_body_mib: usize,
+    pub http_max_concurrent: usize,
     pub cache_mib: usize,
     pub query_memory_mib: usize,
     pub max_connections: usize,
@@ -75,6 +87,9 @@ impl ServeArgs {
         Ok(Settings {
             data_dir: self.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from("./cairn-data")),
             pg_listen: self.pg_listen.or(file.pg_listen).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 5433))),
+            http_listen: self.http_listen.or(file.http_listen).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
+            http_max_body_mib: self.http_max_body_mib.or(file.http_max_body_mib).unwrap_or(64),
+            http_max_concurrent: self.http_max_concurrent.or(file.http_max_concurrent).unwrap_or(256),
             cache_mib: self.cache_mib.or(file.cache_mib).unwrap_or(512),
             query_memory_mib: self.query_memory_mib.or(file.query_memory_mib).unwrap_or(4096),
             max_connections: self.max_connections.or(file.max_connections).unwrap_or(100),

@@ -4,7 +4,9 @@
 //! a store in a local data directory and the PostgreSQL wire protocol on 127.0.0.1:5433. It
 //! stops cleanly on SIGINT or SIGTERM, closing every collection's RocksDB.
 
+mod auth;
 mod config;
+mod http;
 mod pg;
 mod tls;
 
@@ -39,8 +41,10 @@ enum Command {
 /// Why `cairn serve` could not start or stopped.
 #[derive(Debug, thiserror::Error)]
 enum ServeError {
-    #[error("refusing to listen on {0}: it is reachable from other machines, and authentication is not configured")]
+    #[error("refusing to listen on {0}: it is reachable from other machines, and role \"cairn\" has no password (connect locally and run ALTER ROLE cairn PASSWORD '…' first)")]
     OpenBind(SocketAddr),
+    #[error("reading roles: {0}")]
+    Auth(#[from] auth::AuthError),
     #[error("opening the store in {path}: {source}")]
     Store { path: String, source: cairn_storage::StorageError },
     #[error("{0}")]
@@ -85,10 +89,6 @@ fn main() -> ExitCode {
 
 async fn serve(args: ServeArgs) -> Result<(), ServeError> {
     let args: Settings = args.settings()?;
-    // Only this machine can reach a loopback address.
-    if !args.pg_listen.ip().is_loopback() {
-        return Err(ServeError::OpenBind(args.pg_listen));
-    }
     // Checked before anything is opened: a TLS configuration that cannot load stops the start.
     let tls = tls::acceptor(args.tls_cert.as_deref(), args.tls_key.as_deref())?;
     if args.tls_required && tls.is_none() {
@@ -99,20 +99,39 @@ async fn serve(args: ServeArgs) -> Result<(), ServeError> {
     if args.max_connections == 0 {
         return Err(ServeError::Setting("max_connections"));
     }
+    if args.http_max_concurrent == 0 {
+        return Err(ServeError::Setting("http_max_concurrent"));
+    }
+    let limits = http::Limits { max_body_bytes: mib("http_max_body_mib", args.http_max_body_mib)?, max_concurrent: args.http_max_concurrent };
     let store = Store::open(&args.data_dir, options)
         .map_err(|source| ServeError::Store { path: args.data_dir.display().to_string(), source })?;
     let store = Arc::new(store);
+    let auth = auth::Auth::new(store.clone());
+    // Roles without a password may connect from this machine only; beyond loopback, the
+    // superuser at least must need one.
+    for addr in [args.pg_listen, args.http_listen] {
+        if !addr.ip().is_loopback() && !auth.superuser_has_password()? {
+            return Err(ServeError::OpenBind(addr));
+        }
+    }
     let engine = Engine::with_memory_limit(store.clone(), mib("query_memory_mib", args.query_memory_mib)?).map_err(ServeError::Engine)?;
     let engine = Arc::new(engine);
     let listener =
         TcpListener::bind(args.pg_listen).await.map_err(|source| ServeError::Listen { addr: args.pg_listen, source })?;
     let pg_addr = listener.local_addr().unwrap_or(args.pg_listen);
+    let http_listener =
+        TcpListener::bind(args.http_listen).await.map_err(|source| ServeError::Listen { addr: args.http_listen, source })?;
+    let http_addr = http_listener.local_addr().unwrap_or(args.http_listen);
     tracing::info!(data_dir = %args.data_dir.display(), "store open");
     tracing::info!("PostgreSQL wire protocol on {pg_addr}: psql -h {} -p {} -U cairn cairn", pg_addr.ip(), pg_addr.port());
-    let server = tokio::spawn(pg::serve(listener, Arc::new(pg::Frontend::new(engine, args.tls_required)), tls, args.max_connections));
+    tracing::info!("REST API on http://{http_addr}/v1/orgs/self (OpenAPI document at /openapi.json)");
+    let frontend = Arc::new(pg::Frontend::new(engine.clone(), auth.clone(), args.tls_required));
+    let pg_server = tokio::spawn(pg::serve(listener, frontend, tls, args.max_connections));
+    let http_server = tokio::spawn(http::serve(http_listener, http::router(engine, store.clone(), auth, limits)));
     let stopped = shutdown_signal().await;
     tracing::info!("shutting down");
-    server.abort();
+    pg_server.abort();
+    http_server.abort();
     // Open connections hold the engine: the store closes once the runtime ends their tasks.
     drop(store);
     stopped

@@ -25,16 +25,13 @@ struct Outcome {
     error: Option<String>,
 }
 
-/// Runs the Python clients' checks against `server`.
-fn python_checks(server: &Server) -> Vec<Outcome> {
-    let install = Command::new("bash").arg(compat_dir().join("install.sh")).output().expect("run install.sh");
-    assert!(install.status.success(), "installing the Python clients failed:\n{}", String::from_utf8_lossy(&install.stderr));
-    let python = String::from_utf8_lossy(&install.stdout).trim().to_owned();
-    let run = Command::new(&python)
-        .arg(compat_dir().join("python/checks.py"))
-        .arg(server.port.to_string())
-        .output()
-        .expect("run the Python checks");
+/// Runs `install` (a script of `compat-tests/`, printing what it installed), then the checks
+/// `command` makes from that and the server's port; each prints one JSON line per check.
+fn run_checks(label: &str, install: &str, command: impl Fn(&str, u16) -> Command, server: &Server) -> Vec<Outcome> {
+    let installed = Command::new("bash").arg(compat_dir().join(install)).output().expect("run an install script");
+    assert!(installed.status.success(), "installing {label} failed:\n{}", String::from_utf8_lossy(&installed.stderr));
+    let path = String::from_utf8_lossy(&installed.stdout).trim().to_owned();
+    let run = command(&path, server.port).output().unwrap_or_else(|e| panic!("running the {label} checks: {e}"));
     let stdout = String::from_utf8_lossy(&run.stdout);
     let outcomes: Vec<Outcome> = stdout
         .lines()
@@ -45,8 +42,26 @@ fn python_checks(server: &Server) -> Vec<Outcome> {
             error: v["error"].as_str().map(str::to_owned),
         })
         .collect();
-    assert!(!outcomes.is_empty(), "the Python checks reported nothing:\n{stdout}\n{}", String::from_utf8_lossy(&run.stderr));
+    assert!(!outcomes.is_empty(), "the {label} checks reported nothing:\n{stdout}\n{}", String::from_utf8_lossy(&run.stderr));
     outcomes
+}
+
+fn python(venv_python: &str, port: u16) -> Command {
+    let mut c = Command::new(venv_python);
+    c.arg(compat_dir().join("python/checks.py")).arg(port.to_string());
+    c
+}
+
+fn node(node_path: &str, port: u16) -> Command {
+    let mut c = Command::new("node");
+    c.env("NODE_PATH", node_path).arg(compat_dir().join("node/checks.js")).arg(port.to_string());
+    c
+}
+
+fn java(jar: &str, port: u16) -> Command {
+    let mut c = Command::new("java");
+    c.arg("-cp").arg(jar).arg(compat_dir().join("java/Checks.java")).arg(port.to_string());
+    c
 }
 
 /// The results as a Markdown table.
@@ -66,10 +81,12 @@ fn table(outcomes: &[Outcome]) -> String {
 }
 
 #[tokio::test]
-async fn python_clients_pass_their_checks() {
+async fn other_clients_pass_their_checks() {
     let server = Server::start();
     server.connect().await;
-    let outcomes = python_checks(&server);
+    let mut outcomes = run_checks("the Python clients", "install.sh", python, &server);
+    outcomes.extend(run_checks("node-postgres", "node/install.sh", node, &server));
+    outcomes.extend(run_checks("pgjdbc", "java/install.sh", java, &server));
     std::fs::write(compat_dir().join("RESULTS.md"), table(&outcomes)).expect("write RESULTS.md");
     let failed: Vec<String> =
         outcomes.iter().filter_map(|o| o.error.as_ref().map(|e| format!("{} / {}: {e}", o.client, o.check))).collect();

@@ -9,6 +9,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
+use crate::access::Access;
 use crate::collection::{Collection, CollectionConfig};
 use crate::error::{Result, StorageError};
 use crate::shard::{poisoned, SharedResources};
@@ -40,6 +41,7 @@ pub struct Store {
     root: PathBuf,
     res: SharedResources,
     workspaces: RwLock<Workspaces>,
+    access: Access,
 }
 
 fn io(context: String) -> impl FnOnce(std::io::Error) -> StorageError {
@@ -90,7 +92,13 @@ impl Store {
             }
             workspaces.insert(ws, colls);
         }
-        Ok(Store { root: root.to_owned(), res, workspaces: RwLock::new(workspaces) })
+        let access = Access::open(root)?;
+        Ok(Store { root: root.to_owned(), res, workspaces: RwLock::new(workspaces), access })
+    }
+
+    /// The store's roles and API keys.
+    pub fn access(&self) -> &Access {
+        &self.access
     }
 
     fn ws_dir(&self, ws: &str) -> PathBuf {

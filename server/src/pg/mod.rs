@@ -1,6 +1,7 @@
 //! The PostgreSQL wire-protocol frontend: accepts connections and hands each to pgwire with
 //! Cairn's handlers for startup, queries (simple and extended protocol) and cancel requests.
 
+mod access;
 mod bulk;
 mod copy;
 mod encode;
@@ -27,6 +28,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 
+use crate::auth::Auth;
 use queries::Queries;
 use startup::Startup;
 
@@ -38,13 +40,13 @@ pub struct Frontend {
 }
 
 impl Frontend {
-    /// A frontend running statements on `engine`; with `tls_required`, connections without
-    /// TLS are refused at startup.
-    pub fn new(engine: Arc<Engine>, tls_required: bool) -> Frontend {
+    /// A frontend running statements on `engine` for the roles of `auth`; with
+    /// `tls_required`, connections without TLS are refused at startup.
+    pub fn new(engine: Arc<Engine>, auth: Auth, tls_required: bool) -> Frontend {
         let connections = Arc::new(ConnectionManager::new());
         Frontend {
-            queries: Arc::new(Queries::new(engine)),
-            startup: Arc::new(Startup::new(connections.clone(), tls_required)),
+            queries: Arc::new(Queries::new(engine, auth.clone())),
+            startup: Arc::new(Startup::new(auth, connections.clone(), tls_required)),
             cancel: Arc::new(DefaultCancelHandler::new(connections)),
         }
     }

@@ -25,11 +25,14 @@ use datafusion_postgres::pgwire::messages::PgWireBackendMessage;
 use datafusion_postgres::pgwire::types::format::FormatOptions;
 use futures::{Sink, SinkExt};
 
+use super::access;
 use super::bulk;
 use super::copy::{self, Copy};
 use super::encode::{self, engine_error, refuse, user_error};
 use super::params;
 use super::settings::{self, Command};
+use crate::auth::{statements as auth_statements, Auth};
+use cairn_engine::Privilege;
 
 /// A parsed statement of the extended protocol.
 #[derive(Debug, Clone)]
@@ -42,16 +45,17 @@ pub struct Prepared {
     description: Description,
 }
 
-/// Runs the statements of every connection on one engine.
+/// Runs the statements of every connection on one engine, each checked against its role.
 pub struct Queries {
     engine: Arc<Engine>,
+    auth: Auth,
     parser: Arc<Parser>,
 }
 
 impl Queries {
-    /// Statements run on `engine`.
-    pub fn new(engine: Arc<Engine>) -> Queries {
-        Queries { parser: Arc::new(Parser { engine: engine.clone() }), engine }
+    /// Statements run on `engine`, as the roles of `auth`.
+    pub fn new(engine: Arc<Engine>, auth: Auth) -> Queries {
+        Queries { parser: Arc::new(Parser { engine: engine.clone() }), engine, auth }
     }
 
     /// The engine statements run on.
@@ -79,13 +83,25 @@ impl Queries {
             let command = command.map_err(|(code, message)| refuse(code, message))?;
             return apply(client, command).await;
         }
+        let role = access::role(client)?;
+        if let Some(statement) = auth_statements::parse(sql) {
+            let statement = statement.map_err(|e| access::auth_error(&e))?;
+            return access::run(&self.auth, &role, statement, format);
+        }
         let session = settings::session(client.metadata());
         if let Some(copy) = copy::parse(sql) {
             return match copy.map_err(|(code, message)| refuse(code, message))? {
-                Copy::In { table, fields, options } => bulk::start_copy_in(&self.engine, client, table, fields, options),
-                Copy::Out { query, options } => bulk::copy_out(&self.engine, &session, &query, &options).await,
+                Copy::In { table, fields, options } => {
+                    access::check(&self.auth, &role, Privilege::Write)?;
+                    bulk::start_copy_in(&self.engine, client, table, fields, options)
+                }
+                Copy::Out { query, options } => {
+                    access::check(&self.auth, &role, self.engine.privilege(&query).map_err(|e| engine_error(&e))?)?;
+                    bulk::copy_out(&self.engine, &session, &query, &options).await
+                }
             };
         }
+        access::check(&self.auth, &role, self.engine.privilege(sql).map_err(|e| engine_error(&e))?)?;
         let options = Arc::new(settings::format_options(client.metadata()));
         let running = self.engine.run(&session, sql, params);
         // A write that has started finishes even if the client stops waiting: the timeout
@@ -184,6 +200,11 @@ impl QueryParser for Parser {
             [one] => one.to_string(),
             _ => return Err(refuse("42601", "cannot insert multiple commands into a prepared statement".to_owned())),
         };
+        if let Some(statement) = auth_statements::parse(&sql) {
+            let statement = statement.map_err(|e| access::auth_error(&e))?;
+            let description = Description { params: Vec::new(), columns: access::columns(&statement) };
+            return Ok(Some(Prepared { sql, command: None, description }));
+        }
         if let Some(copy) = copy::parse(&sql) {
             // A COPY into a missing collection fails here, before the client starts sending.
             if let Copy::In { table, .. } = copy.map_err(|(code, message)| refuse(code, message))? {

@@ -295,7 +295,8 @@ pub fn session(metadata: &Metadata) -> Session {
         .map(|s| s.trim().trim_matches('"'))
         .find(|s| !s.is_empty() && *s != "$user" && *s != "pg_catalog")
         .map(str::to_owned);
-    Session { workspace }
+    let user = metadata.get(datafusion_postgres::pgwire::api::METADATA_USER).cloned();
+    Session { workspace, user }
 }
 
 #[cfg(test)]

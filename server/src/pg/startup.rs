@@ -1,42 +1,151 @@
 //! Connection startup: protocol negotiation, who may connect, the settings a client is told
 //! about, and registering the connection so a cancel request can reach its running query.
-//! Until roles exist, the one user is the superuser `cairn` and the one database is `cairn`;
-//! the server only listens on loopback addresses then (see `main.rs`).
+//! A role with a password proves it with SCRAM-SHA-256; a role without one may connect only
+//! from this machine (a loopback peer), as with PostgreSQL's `trust` for local connections.
+//! The one database is `cairn`.
 
 use std::collections::HashMap;
 use std::fmt::Debug;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
+use datafusion_postgres::pgwire::api::auth::sasl::scram::{ScramServerAuth, ScramServerAuthWaitingForClientFinal};
+use datafusion_postgres::pgwire::api::auth::sasl::SCRAM_SHA_256_METHOD;
 use datafusion_postgres::pgwire::api::auth::{
-    finish_authentication, protocol_negotiation, save_startup_parameters_to_metadata, ServerParameterProvider,
+    finish_authentication, protocol_negotiation, save_startup_parameters_to_metadata, Password, ServerParameterProvider,
     StartupHandler,
 };
 use datafusion_postgres::pgwire::api::{
-    ClientInfo, ConnectionManager, PidSecretKeyGenerator, RandomPidSecretKeyGenerator, METADATA_DATABASE, METADATA_USER,
+    ClientInfo, ConnectionManager, PgWireConnectionState, PidSecretKeyGenerator, RandomPidSecretKeyGenerator,
+    METADATA_DATABASE, METADATA_USER,
 };
 use datafusion_postgres::pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
+use datafusion_postgres::pgwire::messages::startup::{Authentication, PasswordMessageFamily};
 use datafusion_postgres::pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
-use futures::Sink;
+use futures::{Sink, SinkExt};
 
 use super::settings;
+use crate::auth::{secrets, Auth};
 
-use cairn_engine::pg_catalog::SUPERUSER;
 /// The one database.
 pub const DATABASE: &str = "cairn";
 
-/// Accepts connections for user `cairn` to database `cairn`.
+/// Accepts connections of the store's roles to database `cairn`.
 pub struct Startup {
+    auth: Auth,
     connections: Arc<ConnectionManager>,
     pids: RandomPidSecretKeyGenerator,
     tls_required: bool,
 }
 
+/// The role a connection logged in as (kept in its extensions).
+pub struct LoggedIn(pub String);
+
+/// Where a connection's SCRAM exchange is.
+enum ScramStep {
+    /// The role's iterations and secret, waiting for the client's first message.
+    Started(u32, Password),
+    /// The server's first message was sent; waiting for the client's proof.
+    Challenged(Box<ScramServerAuthWaitingForClientFinal>),
+}
+
+/// A connection's SCRAM exchange, taken out of its extensions at each step.
+struct Scram(Mutex<Option<ScramStep>>);
+
 impl Startup {
-    /// A startup handler registering connections with `connections`; with `tls_required`,
-    /// one without TLS is refused.
-    pub fn new(connections: Arc<ConnectionManager>, tls_required: bool) -> Startup {
-        Startup { connections, pids: RandomPidSecretKeyGenerator::default(), tls_required }
+    /// A startup handler checking logins against `auth` and registering connections with
+    /// `connections`; with `tls_required`, one without TLS is refused.
+    pub fn new(auth: Auth, connections: Arc<ConnectionManager>, tls_required: bool) -> Startup {
+        Startup { auth, connections, pids: RandomPidSecretKeyGenerator::default(), tls_required }
+    }
+
+    /// Checks the startup packet; asks for a password when the role has one.
+    async fn on_startup_packet<C>(&self, client: &mut C) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        if self.tls_required && !client.is_secure() {
+            return Err(fatal("28000", "this server requires TLS: connect with sslmode=require".to_owned()));
+        }
+        let user = client.metadata().get(METADATA_USER).cloned().unwrap_or_default();
+        let role = match self.auth.role(&user) {
+            Ok(role) if role.login => role,
+            Ok(_) => return Err(fatal("28000", format!("role \"{user}\" is not permitted to log in"))),
+            Err(_) => return Err(fatal("28000", format!("role \"{user}\" does not exist"))),
+        };
+        let database = client.metadata().get(METADATA_DATABASE).cloned().unwrap_or_else(|| user.clone());
+        if database != DATABASE {
+            return Err(fatal("3D000", format!("database \"{database}\" does not exist (connect to database \"{DATABASE}\")")));
+        }
+        match role.scram {
+            Some(secret) => {
+                let (salt, salted) = secrets::decode_scram(&secret)
+                    .ok_or_else(|| fatal("XX001", format!("the stored password of role \"{user}\" is damaged")))?;
+                let step = ScramStep::Started(secret.iterations, Password::new(Some(salt), salted));
+                client.session_extensions().insert(Scram(Mutex::new(Some(step))));
+                client.set_state(PgWireConnectionState::AuthenticationInProgress);
+                let offer = Authentication::SASL(vec![SCRAM_SHA_256_METHOD.to_owned()]);
+                client.send(PgWireBackendMessage::Authentication(offer)).await?;
+                Ok(())
+            }
+            None if client.socket_addr().ip().is_loopback() => self.finish(client, user).await,
+            None => Err(fatal(
+                "28P01",
+                format!("role \"{user}\" has no password, so it may connect only from the server's own machine"),
+            )),
+        }
+    }
+
+    /// Takes the client's SCRAM messages: its first (answered with the server's), then its
+    /// proof (checked: the connection is in, or refused with 28P01).
+    async fn on_password<C>(&self, client: &mut C, message: PasswordMessageFamily) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let user = client.metadata().get(METADATA_USER).cloned().unwrap_or_default();
+        let failed = || fatal("28P01", format!("password authentication failed for user \"{user}\""));
+        let step = client.session_extensions().get::<Scram>().and_then(|s| s.0.lock().ok().and_then(|mut s| s.take()));
+        let waiting = match step.ok_or_else(failed)? {
+            ScramStep::Started(iterations, password) => {
+                let first = message.into_sasl_initial_response()?;
+                if first.auth_method != SCRAM_SHA_256_METHOD {
+                    return Err(fatal("28000", format!("authentication method {} is not offered", first.auth_method)));
+                }
+                let mut scram = ScramServerAuth::new();
+                scram.set_iterations(iterations as usize);
+                let data = first.data.as_deref().ok_or_else(failed)?;
+                let (server_first, waiting) = scram.on_client_first_message(data, password).map_err(|_| failed())?;
+                client.session_extensions().insert(Scram(Mutex::new(Some(ScramStep::Challenged(Box::new(waiting))))));
+                let challenge = Authentication::SASLContinue(server_first.into());
+                client.send(PgWireBackendMessage::Authentication(challenge)).await?;
+                return Ok(());
+            }
+            ScramStep::Challenged(waiting) => waiting,
+        };
+        let proof = message.into_sasl_response()?;
+        let server_final = waiting.on_client_final_message(&proof.data).map_err(|_| failed())?;
+        client.send(PgWireBackendMessage::Authentication(Authentication::SASLFinal(server_final.into()))).await?;
+        self.finish(client, user).await
+    }
+
+    /// The connection is in: it gets its cancel key and is told the server's settings.
+    async fn finish<C>(&self, client: &mut C, user: String) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let (pid, secret) = self.pids.generate(client);
+        client.set_pid_and_secret_key(pid, secret.clone());
+        let (handle, guard) = self.connections.register(pid, secret);
+        client.session_extensions().insert(handle);
+        client.session_extensions().insert(guard);
+        client.session_extensions().insert(LoggedIn(user));
+        finish_authentication(client, &Parameters).await
     }
 }
 
@@ -48,26 +157,15 @@ impl StartupHandler for Startup {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        let PgWireFrontendMessage::Startup(startup) = message else { return Ok(()) };
-        protocol_negotiation(client, &startup).await?;
-        save_startup_parameters_to_metadata(client, &startup);
-        if self.tls_required && !client.is_secure() {
-            return Err(fatal("28000", "this server requires TLS: connect with sslmode=require".to_owned()));
+        match message {
+            PgWireFrontendMessage::Startup(startup) => {
+                protocol_negotiation(client, &startup).await?;
+                save_startup_parameters_to_metadata(client, &startup);
+                self.on_startup_packet(client).await
+            }
+            PgWireFrontendMessage::PasswordMessageFamily(message) => self.on_password(client, message).await,
+            _ => Ok(()),
         }
-        let user = client.metadata().get(METADATA_USER).cloned().unwrap_or_default();
-        if user != SUPERUSER {
-            return Err(fatal("28000", format!("role \"{user}\" does not exist (connect as user \"{SUPERUSER}\")")));
-        }
-        let database = client.metadata().get(METADATA_DATABASE).cloned().unwrap_or_else(|| user.clone());
-        if database != DATABASE {
-            return Err(fatal("3D000", format!("database \"{database}\" does not exist (connect to database \"{DATABASE}\")")));
-        }
-        let (pid, secret) = self.pids.generate(client);
-        client.set_pid_and_secret_key(pid, secret.clone());
-        let (handle, guard) = self.connections.register(pid, secret);
-        client.session_extensions().insert(handle);
-        client.session_extensions().insert(guard);
-        finish_authentication(client, &Parameters).await
     }
 }
 
@@ -88,7 +186,7 @@ impl ServerParameterProvider for Parameters {
         let mut params: HashMap<String, String> =
             settings::reported_at_startup().map(|(name, _)| (name.to_owned(), settings::value(metadata, name).unwrap_or_default())).collect();
         params.insert("application_name".to_owned(), settings::value(metadata, "application_name").unwrap_or_default());
-        params.insert("session_authorization".to_owned(), SUPERUSER.to_owned());
+        params.insert("session_authorization".to_owned(), metadata.get(METADATA_USER).cloned().unwrap_or_default());
         Some(params)
     }
 }

@@ -14,6 +14,8 @@ pub struct Server {
     child: Child,
     /// The pgwire port.
     pub port: u16,
+    /// The REST API's port.
+    pub http_port: u16,
     _dir: tempfile::TempDir,
 }
 
@@ -24,18 +26,70 @@ impl Server {
 
     /// Starts `cairn serve` with `args` added to its command line.
     pub fn start_with(args: &[&str]) -> Server {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
+        Server::start_in(tempfile::tempdir().expect("temp dir"), "127.0.0.1", args)
+    }
+
+    /// Stops the server and starts it again on the same data, its REST API listening on
+    /// `http_host`.
+    pub fn restart(mut self, http_host: &str) -> Server {
+        self.stop();
+        let dir = std::mem::replace(&mut self._dir, tempfile::tempdir().expect("temp dir"));
+        Server::start_in(dir, http_host, &[])
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> std::path::PathBuf {
+        self._dir.path().join("data")
+    }
+
+    fn stop(&mut self) {
+        let _signalled = Command::new("kill").arg(self.child.id().to_string()).status();
+        let _exited = self.child.wait();
+    }
+
+    fn start_in(dir: tempfile::TempDir, http_host: &str, args: &[&str]) -> Server {
+        let port = free_port();
+        let http_port = free_port();
         let child = Command::new(env!("CARGO_BIN_EXE_cairn"))
             .args(["serve", "--data-dir"])
             .arg(dir.path().join("data"))
             .args(["--pg-listen", &format!("127.0.0.1:{port}"), "--cache-mib", "16"])
+            .args(["--http-listen", &format!("{http_host}:{http_port}")])
             .args(args)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("start cairn");
-        Server { child, port, _dir: dir }
+        Server { child, port, http_port, _dir: dir }
+    }
+
+    /// Sends an HTTP request with curl (waiting for the server to listen): `method path`,
+    /// an optional JSON body and API key. Returns the status and the JSON body.
+    pub fn http(&self, method: &str, path: &str, body: Option<&str>, key: Option<&str>) -> (u16, serde_json::Value) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", self.http_port)).is_err() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let url = format!("http://127.0.0.1:{}{path}", self.http_port);
+        let mut cmd = Command::new("curl");
+        cmd.args(["-sS", "-X", method, "-w", "\n%{http_code}", "-H", "Content-Type: application/json"]);
+        if let Some(key) = key {
+            cmd.args(["-H", &format!("Authorization: ApiKey {key}")]);
+        }
+        if body.is_some() {
+            cmd.args(["--data-binary", "@-"]);
+        }
+        let mut child = cmd.arg(&url).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("run curl");
+        let mut stdin = child.stdin.take().expect("curl's stdin");
+        let sent = body.unwrap_or_default().to_owned();
+        let writer = std::thread::spawn(move || std::io::Write::write_all(&mut stdin, sent.as_bytes()));
+        let out = child.wait_with_output().expect("run curl");
+        // The server may answer (413) before reading it all.
+        let _written = writer.join();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let (json, status) = text.rsplit_once('\n').unwrap_or_else(|| panic!("curl {method} {url}: {text} {}", String::from_utf8_lossy(&out.stderr)));
+        let status: u16 = status.trim().parse().unwrap_or_else(|_| panic!("curl {method} {url}: {text}"));
+        (status, serde_json::from_str(json).unwrap_or(serde_json::Value::Null))
     }
 
     pub async fn connect(&self) -> Client {
@@ -52,9 +106,9 @@ impl Server {
                     tokio::spawn(connection);
                     return Ok(client);
                 }
-                // The server answered and refused: that is the answer.
-                Err(e) if e.code().is_some() || Instant::now() > deadline => return Err(e),
-                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+                // Only "not listening yet" is worth waiting out.
+                Err(e) if refused(&e) && Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(50)).await,
+                Err(e) => return Err(e),
             }
         }
     }
@@ -62,9 +116,19 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let _signalled = Command::new("kill").arg(self.child.id().to_string()).status();
-        let _exited = self.child.wait();
+        self.stop();
     }
+}
+
+/// Whether connecting failed because nothing listens on the port (yet).
+fn refused(e: &tokio_postgres::Error) -> bool {
+    std::error::Error::source(e)
+        .and_then(|s| s.downcast_ref::<std::io::Error>())
+        .is_some_and(|io| io.kind() == std::io::ErrorKind::ConnectionRefused)
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port()
 }
 
 /// The rows of a simple query as text cells.

@@ -1,0 +1,383 @@
+//! SQL for roles and API keys, run by the server itself (the engine knows nothing of roles):
+//! `CREATE ROLE|USER`, `ALTER ROLE|USER`, `DROP ROLE|USER`, `GRANT|REVOKE pg_read_all_data |
+//! pg_write_all_data TO|FROM role`, and Cairn's `CREATE API KEY name [ROLE role]` and
+//! `DROP API KEY name [ROLE role]`. Keys are also made over REST (see `http`); both go through
+//! [`Auth::create_key`] and [`Auth::drop_key`].
+
+use cairn_storage::access::{AccessState, ApiKey, Role, SUPERUSER};
+use cairn_storage::document::now_micros;
+use datafusion::sql::sqlparser::ast::{
+    AlterRoleOperation, CreateRole, Expr, Ident, ObjectType, Password, RoleOption, Statement, Value,
+};
+use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
+use datafusion::sql::sqlparser::parser::Parser;
+
+use super::secrets::{key_hash, new_api_key, scram_secret};
+use super::{Auth, AuthError};
+
+/// The predefined role granting read access to every collection.
+pub const READ_ALL: &str = "pg_read_all_data";
+/// The predefined role granting write access to every collection.
+pub const WRITE_ALL: &str = "pg_write_all_data";
+
+/// A statement about roles or keys.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AuthStatement {
+    /// `CREATE ROLE` (or `CREATE USER`, which may log in by default).
+    CreateRole { name: String, if_not_exists: bool, options: Vec<RoleOption>, in_role: Vec<String> },
+    /// `ALTER ROLE … [WITH] options`.
+    AlterRole { name: String, options: Vec<RoleOption> },
+    /// `ALTER ROLE … RENAME TO …`.
+    RenameRole { name: String, to: String },
+    /// `DROP ROLE [IF EXISTS] a, b`.
+    DropRole { names: Vec<String>, if_exists: bool },
+    /// `GRANT|REVOKE pg_read_all_data|pg_write_all_data TO|FROM role, …`.
+    Membership { grant: bool, privileges: Vec<String>, roles: Vec<String> },
+    /// `CREATE API KEY name [ROLE role]`.
+    CreateKey { name: String, role: Option<String> },
+    /// `DROP API KEY name [ROLE role]`.
+    DropKey { name: String, role: Option<String> },
+}
+
+/// What running a statement produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Done: the command tag.
+    Done(&'static str),
+    /// A new API key, shown once.
+    Key { name: String, role: String, key: String },
+}
+
+/// Parses `sql` if it is a statement about roles or keys; None when it is something else.
+pub fn parse(sql: &str) -> Option<Result<AuthStatement, AuthError>> {
+    let text = sql.trim().trim_end_matches(';').trim();
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let upper: Vec<String> = words.iter().take(3).map(|w| w.to_ascii_uppercase()).collect();
+    let kw: Vec<&str> = upper.iter().map(String::as_str).collect();
+    match kw.as_slice() {
+        ["CREATE" | "DROP", "API", "KEY"] => Some(parse_key(kw[0] == "CREATE", &words[3..])),
+        ["CREATE", "ROLE" | "USER", ..] => Some(parse_create(text, kw[1] == "USER")),
+        ["ALTER" | "DROP", "ROLE" | "USER", ..] => {
+            // `ALTER USER`/`DROP USER` are `ALTER ROLE`/`DROP ROLE`.
+            let rest = &text[text.to_ascii_uppercase().find(kw[1]).unwrap_or(0) + kw[1].len()..];
+            Some(parse_sql(&format!("{} ROLE{rest}", kw[0])))
+        }
+        ["GRANT" | "REVOKE", ..] => Some(parse_membership(kw[0] == "GRANT", &words[1..])),
+        _ => None,
+    }
+}
+
+fn unsupported(what: &str) -> AuthError {
+    AuthError::Invalid(format!("{what} is not supported"))
+}
+
+fn parse_create(text: &str, user: bool) -> Result<AuthStatement, AuthError> {
+    // `CREATE USER` is `CREATE ROLE … LOGIN`.
+    let sql = if user { format!("CREATE ROLE{}", &text["CREATE USER".len()..]) } else { text.to_owned() };
+    let Statement::CreateRole(c) = parse_one(&sql)? else { return Err(AuthError::Invalid(format!("cannot parse: {text}"))) };
+    let CreateRole { names, if_not_exists, login, password, superuser, in_role, .. } = &c;
+    if c.create_db.is_some() || c.create_role.is_some() || c.replication.is_some() || c.bypassrls.is_some() {
+        return Err(unsupported("CREATEDB, CREATEROLE, REPLICATION and BYPASSRLS"));
+    }
+    if c.connection_limit.is_some() || c.valid_until.is_some() || !c.in_group.is_empty() || !c.role.is_empty() || !c.admin.is_empty() || !c.user.is_empty() {
+        return Err(unsupported("CONNECTION LIMIT, VALID UNTIL, IN GROUP, ROLE, ADMIN and USER"));
+    }
+    let [name] = names.as_slice() else { return Err(AuthError::Invalid("create one role at a time".into())) };
+    let mut options = vec![RoleOption::Login(login.unwrap_or(user))];
+    options.extend(superuser.map(RoleOption::SuperUser));
+    options.extend(password.clone().map(RoleOption::Password));
+    Ok(AuthStatement::CreateRole {
+        name: name.to_string().trim_matches('"').to_owned(),
+        if_not_exists: *if_not_exists,
+        options,
+        in_role: in_role.iter().map(ident).collect(),
+    })
+}
+
+fn parse_sql(sql: &str) -> Result<AuthStatement, AuthError> {
+    match parse_one(sql)? {
+        Statement::AlterRole { name, operation: AlterRoleOperation::WithOptions { options } } => {
+            Ok(AuthStatement::AlterRole { name: ident(&name), options })
+        }
+        Statement::AlterRole { name, operation: AlterRoleOperation::RenameRole { role_name } } => {
+            Ok(AuthStatement::RenameRole { name: ident(&name), to: ident(&role_name) })
+        }
+        Statement::AlterRole { .. } => Err(unsupported("this form of ALTER ROLE")),
+        Statement::Drop { object_type: ObjectType::Role, if_exists, names, .. } => Ok(AuthStatement::DropRole {
+            names: names.iter().map(|n| n.to_string().trim_matches('"').to_owned()).collect(),
+            if_exists,
+        }),
+        _ => Err(AuthError::Invalid(format!("cannot parse: {sql}"))),
+    }
+}
+
+fn parse_one(sql: &str) -> Result<Statement, AuthError> {
+    let mut statements = Parser::parse_sql(&PostgreSqlDialect {}, sql).map_err(|e| AuthError::Invalid(e.to_string()))?;
+    match (statements.pop(), statements.is_empty()) {
+        (Some(s), true) => Ok(s),
+        _ => Err(AuthError::Invalid("one statement at a time".into())),
+    }
+}
+
+/// A role name as PostgreSQL resolves it: unquoted names are lowercased.
+fn ident(id: &Ident) -> String {
+    if id.quote_style.is_some() {
+        id.value.clone()
+    } else {
+        id.value.to_lowercase()
+    }
+}
+
+/// A name written in SQL: `"Quoted"` as is, otherwise lowercased.
+fn word_name(word: &str) -> String {
+    match word.strip_prefix('"').and_then(|w| w.strip_suffix('"')) {
+        Some(quoted) => quoted.to_owned(),
+        None => word.to_lowercase(),
+    }
+}
+
+/// `GRANT a, b TO r, s` / `REVOKE a, b FROM r, s`, for the predefined roles only.
+fn parse_membership(grant: bool, words: &[&str]) -> Result<AuthStatement, AuthError> {
+    let upper: Vec<String> = words.iter().map(|w| w.to_ascii_uppercase()).collect();
+    if upper.iter().any(|w| w == "ON") {
+        return Err(AuthError::Invalid(format!(
+            "privileges on single objects are not supported: {} {READ_ALL} or {WRITE_ALL} to a role instead",
+            if grant { "grant" } else { "revoke" }
+        )));
+    }
+    let sep = if grant { "TO" } else { "FROM" };
+    let at = upper.iter().position(|w| w == sep).ok_or_else(|| AuthError::Invalid(format!("expected {sep} role")))?;
+    let list = |ws: &[&str]| -> Vec<String> {
+        ws.join(" ").split(',').map(str::trim).filter(|s| !s.is_empty()).map(word_name).collect()
+    };
+    let privileges = list(&words[..at]);
+    let roles = list(&words[at + 1..]);
+    if privileges.is_empty() || roles.is_empty() {
+        return Err(AuthError::Invalid(format!("expected {} role, … {sep} role, …", if grant { "GRANT" } else { "REVOKE" })));
+    }
+    if let Some(other) = privileges.iter().find(|p| *p != READ_ALL && *p != WRITE_ALL) {
+        return Err(AuthError::Invalid(format!("cannot grant \"{other}\": only {READ_ALL} and {WRITE_ALL} can be granted")));
+    }
+    Ok(AuthStatement::Membership { grant, privileges, roles })
+}
+
+/// `name [ROLE role]` after `CREATE API KEY` / `DROP API KEY`.
+fn parse_key(create: bool, words: &[&str]) -> Result<AuthStatement, AuthError> {
+    let (name, role) = match words {
+        [name] => (word_name(name), None),
+        [name, kw, role] if kw.eq_ignore_ascii_case("ROLE") => (word_name(name), Some(word_name(role))),
+        _ => return Err(AuthError::Invalid(format!("expected {} API KEY name [ROLE role]", if create { "CREATE" } else { "DROP" }))),
+    };
+    Ok(if create { AuthStatement::CreateKey { name, role } } else { AuthStatement::DropKey { name, role } })
+}
+
+/// A string literal password, turned into its SCRAM secret (None for `PASSWORD NULL`).
+fn password_secret(p: &Password) -> Result<Option<cairn_storage::ScramSecret>, AuthError> {
+    let text = match p {
+        Password::NullPassword => return Ok(None),
+        Password::Password(Expr::Value(v)) => match &v.value {
+            Value::SingleQuotedString(s) | Value::DollarQuotedString(datafusion::sql::sqlparser::ast::DollarQuotedString { value: s, .. }) => s,
+            Value::Null => return Ok(None),
+            _ => return Err(AuthError::Invalid("a password must be a string".into())),
+        },
+        Password::Password(_) => return Err(AuthError::Invalid("a password must be a string".into())),
+    };
+    if text.starts_with("SCRAM-SHA-256$") || (text.len() == 35 && text.starts_with("md5")) {
+        return Err(AuthError::Invalid("give the password itself: hashed passwords cannot be imported".into()));
+    }
+    if text.is_empty() {
+        return Err(AuthError::Invalid("a password must not be empty (use PASSWORD NULL to remove it)".into()));
+    }
+    Ok(Some(scram_secret(text)?))
+}
+
+/// Applies role options to `role`; only a superuser may change anything but the password.
+fn apply_options(role: &mut Role, options: &[RoleOption], superuser_caller: bool) -> Result<(), AuthError> {
+    for option in options {
+        match option {
+            RoleOption::Password(p) => role.scram = password_secret(p)?,
+            RoleOption::Login(b) if superuser_caller => role.login = *b,
+            RoleOption::SuperUser(b) if superuser_caller => role.superuser = *b,
+            RoleOption::Inherit(_) => {}
+            RoleOption::Login(_) | RoleOption::SuperUser(_) => {
+                return Err(AuthError::Invalid("only a superuser may change LOGIN or SUPERUSER".into()))
+            }
+            other => return Err(unsupported(&other.to_string())),
+        }
+    }
+    Ok(())
+}
+
+fn set_membership(role: &mut Role, privilege: &str, on: bool) {
+    if privilege == READ_ALL {
+        role.read = on;
+    } else {
+        role.write = on;
+    }
+}
+
+fn role_mut<'a>(state: &'a mut AccessState, name: &str) -> Result<&'a mut Role, AuthError> {
+    state.roles.get_mut(name).ok_or_else(|| AuthError::NoRole(name.to_owned()))
+}
+
+fn check_key_name(name: &str) -> Result<(), AuthError> {
+    cairn_storage::store::validate_name("API key", name).map_err(|e| AuthError::Invalid(e.to_string()))
+}
+
+impl Auth {
+    /// Runs `statement` as role `caller`.
+    pub fn run(&self, caller: &str, statement: AuthStatement) -> Result<Outcome, AuthError> {
+        let superuser = self.role(caller)?.superuser;
+        let manage = |what| self.check_superuser(caller, what);
+        match statement {
+            AuthStatement::CreateRole { name, if_not_exists, options, in_role } => {
+                manage("create roles")?;
+                if name.starts_with("pg_") {
+                    return Err(AuthError::Invalid(format!("role name \"{name}\" is reserved (names starting with pg_ are)")));
+                }
+                self.update(|state| {
+                    if state.roles.contains_key(&name) {
+                        return if if_not_exists { Ok(()) } else { Err(AuthError::Exists(format!("role \"{name}\""))) };
+                    }
+                    let mut role = Role { created_at: now_micros(), ..Role::default() };
+                    apply_options(&mut role, &options, true)?;
+                    for p in &in_role {
+                        if p != READ_ALL && p != WRITE_ALL {
+                            return Err(AuthError::NoRole(p.clone()));
+                        }
+                        set_membership(&mut role, p, true);
+                    }
+                    state.roles.insert(name.clone(), role);
+                    Ok(())
+                })?;
+                Ok(Outcome::Done("CREATE ROLE"))
+            }
+            AuthStatement::AlterRole { name, options } => {
+                let only_password = options.iter().all(|o| matches!(o, RoleOption::Password(_)));
+                if !(name == caller && only_password) {
+                    manage("alter other roles")?;
+                }
+                if name == SUPERUSER && options.iter().any(|o| matches!(o, RoleOption::SuperUser(false) | RoleOption::Login(false))) {
+                    return Err(AuthError::Invalid(format!("role \"{SUPERUSER}\" stays a superuser that can log in")));
+                }
+                self.update(|state| apply_options(role_mut(state, &name)?, &options, superuser))?;
+                Ok(Outcome::Done("ALTER ROLE"))
+            }
+            AuthStatement::RenameRole { name, to } => {
+                manage("rename roles")?;
+                if name == SUPERUSER || name == caller {
+                    return Err(AuthError::Invalid(format!("role \"{name}\" cannot be renamed")));
+                }
+                self.update(|state| {
+                    if state.roles.contains_key(&to) {
+                        return Err(AuthError::Exists(format!("role \"{to}\"")));
+                    }
+                    let mut role = state.roles.remove(&name).ok_or_else(|| AuthError::NoRole(name.clone()))?;
+                    // The password was salted for the old name in PostgreSQL; here it was not,
+                    // but a rename is a good moment to make the owner set it again, as PostgreSQL does.
+                    role.scram = None;
+                    state.roles.insert(to.clone(), role);
+                    state.api_keys.iter_mut().filter(|k| k.role == name).for_each(|k| k.role = to.clone());
+                    Ok(())
+                })?;
+                Ok(Outcome::Done("ALTER ROLE"))
+            }
+            AuthStatement::DropRole { names, if_exists } => {
+                manage("drop roles")?;
+                if let Some(n) = names.iter().find(|n| *n == SUPERUSER || *n == caller) {
+                    return Err(AuthError::Invalid(format!("role \"{n}\" cannot be dropped: it is the superuser or the current user")));
+                }
+                self.update(|state| {
+                    for n in &names {
+                        if state.roles.remove(n).is_none() && !if_exists {
+                            return Err(AuthError::NoRole(n.clone()));
+                        }
+                        state.api_keys.retain(|k| &k.role != n);
+                    }
+                    Ok(())
+                })?;
+                Ok(Outcome::Done("DROP ROLE"))
+            }
+            AuthStatement::Membership { grant, privileges, roles } => {
+                manage(if grant { "grant privileges" } else { "revoke privileges" })?;
+                self.update(|state| {
+                    for r in &roles {
+                        let role = role_mut(state, r)?;
+                        privileges.iter().for_each(|p| set_membership(role, p, grant));
+                    }
+                    Ok(())
+                })?;
+                Ok(Outcome::Done(if grant { "GRANT ROLE" } else { "REVOKE ROLE" }))
+            }
+            AuthStatement::CreateKey { name, role } => {
+                let (key, role) = self.create_key(caller, &name, role.as_deref())?;
+                Ok(Outcome::Key { name, role: role.role, key })
+            }
+            AuthStatement::DropKey { name, role } => {
+                self.drop_key(caller, &name, role.as_deref())?;
+                Ok(Outcome::Done("DROP API KEY"))
+            }
+        }
+    }
+
+    /// Applies a change to the access settings, durably, or nothing of it.
+    fn update(&self, change: impl FnOnce(&mut AccessState) -> Result<(), AuthError>) -> Result<(), AuthError> {
+        self.store().access().update(change)
+    }
+
+    /// Creates API key `name` for `role` (the caller's own role when None; another role's
+    /// only by a superuser). Returns the key, which is not kept, and its record.
+    pub fn create_key(&self, caller: &str, name: &str, role: Option<&str>) -> Result<(String, ApiKey), AuthError> {
+        check_key_name(name)?;
+        let role = role.unwrap_or(caller).to_owned();
+        if role != caller {
+            self.check_superuser(caller, "create API keys for other roles")?;
+        }
+        self.role(&role)?;
+        let key = new_api_key()?;
+        let record = ApiKey {
+            name: name.to_owned(),
+            role: role.clone(),
+            hash: key_hash(&key),
+            suffix: key[key.len() - 4..].to_owned(),
+            created_at: now_micros(),
+        };
+        let stored = record.clone();
+        self.update(move |state| {
+            if state.api_keys.iter().any(|k| k.role == stored.role && k.name == stored.name) {
+                return Err(AuthError::Exists(format!("API key \"{}\" of role \"{}\"", stored.name, stored.role)));
+            }
+            state.api_keys.push(stored);
+            Ok(())
+        })?;
+        Ok((key, record))
+    }
+
+    /// Deletes API key `name` of `role` (the caller's own when None).
+    pub fn drop_key(&self, caller: &str, name: &str, role: Option<&str>) -> Result<ApiKey, AuthError> {
+        let role = role.unwrap_or(caller).to_owned();
+        if role != caller {
+            self.check_superuser(caller, "drop API keys of other roles")?;
+        }
+        let mut dropped = None;
+        self.update(|state| {
+            let at = state
+                .api_keys
+                .iter()
+                .position(|k| k.role == role && k.name == name)
+                .ok_or_else(|| AuthError::Missing(format!("API key \"{name}\" of role \"{role}\"")))?;
+            dropped = Some(state.api_keys.remove(at));
+            Ok(())
+        })?;
+        dropped.ok_or_else(|| AuthError::Missing(format!("API key \"{name}\"")))
+    }
+
+    /// The API keys of `role` (the caller's own when None).
+    pub fn keys(&self, caller: &str, role: Option<&str>) -> Result<Vec<ApiKey>, AuthError> {
+        let role = role.unwrap_or(caller);
+        if role != caller {
+            self.check_superuser(caller, "list API keys of other roles")?;
+        }
+        Ok(self.store().access().snapshot()?.api_keys.into_iter().filter(|k| k.role == role).collect())
+    }
+}

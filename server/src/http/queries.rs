@@ -1,0 +1,80 @@
+//! `POST /queries`: one SQL statement, with Rockset's named parameters, answered as Rockset
+//! answers: `results`, `column_fields`, `stats`, `query_id`. Statements about roles and API
+//! keys (see `auth::statements`) run here too.
+
+use std::time::{Duration, Instant};
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::{Extension, Json};
+use cairn_engine::{Output, Privilege, Session};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::body::JsonBody;
+use super::params::{positional, values, Parameter};
+use super::{results, Api, ApiError, Caller};
+use crate::auth::statements::{self as auth_statements, Outcome};
+
+/// The request body.
+#[derive(Deserialize)]
+pub struct QueryRequest {
+    sql: Sql,
+    /// Longest a read may run, in milliseconds.
+    #[serde(default)]
+    timeout_ms: Option<u64>,
+}
+
+/// The statement and its parameters.
+#[derive(Deserialize)]
+pub struct Sql {
+    query: String,
+    #[serde(default)]
+    parameters: Vec<Parameter>,
+    /// Most rows returned.
+    #[serde(default)]
+    default_row_limit: Option<usize>,
+}
+
+/// Runs the query.
+pub async fn run(State(api): State<Api>, Extension(caller): Extension<Caller>, JsonBody(request): JsonBody<QueryRequest>) -> Result<Json<Value>, ApiError> {
+    let started = Instant::now();
+    let query_id = uuid::Uuid::new_v4().to_string();
+    let (sql, names) = positional(&request.sql.query);
+    let params = values(&names, &request.sql.parameters)?;
+    let (results, column_fields) = if let Some(statement) = auth_statements::parse(&sql) {
+        match api.auth.run(&caller.0, statement?)? {
+            Outcome::Done(tag) => (vec![json!({ "command": tag })], Vec::new()),
+            Outcome::Key { name, role, key } => (
+                vec![json!({ "name": name, "role": role, "key": key })],
+                ["name", "role", "key"].iter().map(|n| json!({ "name": n, "type": "string" })).collect(),
+            ),
+        }
+    } else {
+        let needed = api.engine.privilege(&sql)?;
+        api.auth.check(&caller.0, needed)?;
+        let session = Session { workspace: None, user: Some(caller.0.clone()) };
+        let running = api.engine.run(&session, &sql, &params);
+        // A write that has started commits whatever the client does: the limit is for reads.
+        let output = match request.timeout_ms.filter(|_| needed != Privilege::Write) {
+            Some(ms) => tokio::time::timeout(Duration::from_millis(ms), running)
+                .await
+                .map_err(|_| ApiError::new(StatusCode::REQUEST_TIMEOUT, "QUERY_TIMEOUT", format!("the query ran longer than {ms} ms")))?,
+            None => running.await,
+        }?;
+        match output {
+            Output::Rows { schema, batches } => (results::rows(&batches, request.sql.default_row_limit)?, results::column_fields(&schema)),
+            Output::Done { tag, count } => (vec![json!({ "command": tag, "rows_affected": count })], Vec::new()),
+        }
+    };
+    let elapsed = started.elapsed().as_millis() as u64;
+    Ok(Json(json!({
+        "query_id": query_id,
+        "status": "COMPLETED",
+        "collections": [],
+        "results_total_doc_count": results.len(),
+        "results": results,
+        "column_fields": column_fields,
+        "stats": { "elapsed_time_ms": elapsed, "throttled_time_micros": 0 },
+    })))
+}

@@ -1,0 +1,171 @@
+//! Workspaces and collections: list, create, show and delete, answered as Rockset's
+//! `{"data": …}` objects.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::Extension;
+use axum::Json;
+use cairn_engine::Privilege;
+use cairn_storage::{Collection, CollectionConfig, Store};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::body::JsonBody;
+use super::{Api, ApiError, Caller};
+
+type Reply = Result<Json<Value>, ApiError>;
+
+/// `POST /ws` body.
+#[derive(Deserialize)]
+pub struct CreateWorkspace {
+    name: String,
+}
+
+/// `POST /ws/{ws}/collections` body (Rockset's fields Cairn uses, plus `shards`).
+#[derive(Deserialize)]
+pub struct CreateCollection {
+    name: String,
+    #[serde(default)]
+    retention_secs: Option<i64>,
+    #[serde(default)]
+    event_time_info: Option<EventTimeInfo>,
+    #[serde(default)]
+    shards: Option<u32>,
+}
+
+/// Which field holds a document's event time.
+#[derive(Deserialize)]
+pub struct EventTimeInfo {
+    field: String,
+}
+
+fn workspace_json(store: &Store, name: &str) -> Result<Value, ApiError> {
+    let count = store.collections(name)?.len();
+    Ok(json!({ "name": name, "description": null, "created_at": null, "created_by": null, "collection_count": count }))
+}
+
+fn collection_json(ws: &str, name: &str, c: &Collection) -> Value {
+    let stats = c.stats();
+    let sizes = c.size_report();
+    let total: u64 = sizes.iter().map(|f| f.sst_bytes + f.memtable_bytes).sum();
+    let config = c.config();
+    json!({
+        "name": name,
+        "workspace": ws,
+        "status": "READY",
+        "created_at": null,
+        "description": null,
+        "retention_secs": config.retention_micros.map(|m| m / 1_000_000),
+        "event_time_info": config.event_time_field.as_ref().map(|f| json!({ "field": f })),
+        "shards": config.shards,
+        "stats": { "doc_count": stats.doc_count, "total_size": total, "fields": stats.fields.len() },
+    })
+}
+
+/// `GET /ws`.
+pub async fn list(State(api): State<Api>, Extension(caller): Extension<Caller>) -> Reply {
+    api.auth.check(&caller.0, Privilege::Read)?;
+    let data = api.store.workspaces()?.iter().map(|w| workspace_json(&api.store, w)).collect::<Result<Vec<_>, _>>()?;
+    Ok(Json(json!({ "data": data })))
+}
+
+/// `POST /ws`.
+pub async fn create(State(api): State<Api>, Extension(caller): Extension<Caller>, JsonBody(body): JsonBody<CreateWorkspace>) -> Reply {
+    api.auth.check(&caller.0, Privilege::Write)?;
+    api.store.create_workspace(&body.name)?;
+    Ok(Json(json!({ "data": workspace_json(&api.store, &body.name)? })))
+}
+
+/// `GET /ws/{ws}`.
+pub async fn show(State(api): State<Api>, Extension(caller): Extension<Caller>, Path(ws): Path<String>) -> Reply {
+    api.auth.check(&caller.0, Privilege::Read)?;
+    Ok(Json(json!({ "data": workspace_json(&api.store, &ws)? })))
+}
+
+/// `DELETE /ws/{ws}`: the workspace must be empty.
+pub async fn delete(State(api): State<Api>, Extension(caller): Extension<Caller>, Path(ws): Path<String>) -> Reply {
+    api.auth.check(&caller.0, Privilege::Write)?;
+    let data = workspace_json(&api.store, &ws)?;
+    api.store.drop_workspace(&ws, false)?;
+    Ok(Json(json!({ "data": data })))
+}
+
+/// `GET /collections`: every workspace's collections.
+pub async fn all_collections(State(api): State<Api>, Extension(caller): Extension<Caller>) -> Reply {
+    api.auth.check(&caller.0, Privilege::Read)?;
+    let mut data = Vec::new();
+    for ws in api.store.workspaces()? {
+        data.extend(collections_of(&api.store, &ws)?);
+    }
+    Ok(Json(json!({ "data": data })))
+}
+
+fn collections_of(store: &Store, ws: &str) -> Result<Vec<Value>, ApiError> {
+    let mut out = Vec::new();
+    for name in store.collections(ws)? {
+        // Dropped between listing and opening: not there any more.
+        if let Ok(c) = store.collection(ws, &name) {
+            out.push(collection_json(ws, &name, &c));
+        }
+    }
+    Ok(out)
+}
+
+/// `GET /ws/{ws}/collections`.
+pub async fn collections(State(api): State<Api>, Extension(caller): Extension<Caller>, Path(ws): Path<String>) -> Reply {
+    api.auth.check(&caller.0, Privilege::Read)?;
+    Ok(Json(json!({ "data": collections_of(&api.store, &ws)? })))
+}
+
+/// `POST /ws/{ws}/collections`.
+pub async fn create_collection(
+    State(api): State<Api>,
+    Extension(caller): Extension<Caller>,
+    Path(ws): Path<String>,
+    JsonBody(body): JsonBody<CreateCollection>,
+) -> Reply {
+    api.auth.check(&caller.0, Privilege::Write)?;
+    let mut config = CollectionConfig::default();
+    if let Some(shards) = body.shards {
+        config.shards = shards;
+    }
+    if let Some(secs) = body.retention_secs {
+        if secs <= 0 {
+            return Err(ApiError::invalid("retention_secs must be positive"));
+        }
+        config.retention_micros = Some(secs.saturating_mul(1_000_000));
+    }
+    config.event_time_field = body.event_time_info.map(|e| e.field);
+    let store = api.store.clone();
+    let name = body.name.clone();
+    let ws2 = ws.clone();
+    let c: Arc<Collection> = tokio::task::spawn_blocking(move || store.create_collection(&ws2, &name, config))
+        .await
+        .map_err(|e| ApiError::internal(format!("creating the collection failed: {e}")))??;
+    Ok(Json(json!({ "data": collection_json(&ws, &body.name, &c) })))
+}
+
+/// `GET /ws/{ws}/collections/{c}`.
+pub async fn collection(State(api): State<Api>, Extension(caller): Extension<Caller>, Path((ws, c)): Path<(String, String)>) -> Reply {
+    api.auth.check(&caller.0, Privilege::Read)?;
+    let coll = api.store.collection(&ws, &c)?;
+    Ok(Json(json!({ "data": collection_json(&ws, &c, &coll) })))
+}
+
+/// `DELETE /ws/{ws}/collections/{c}`.
+pub async fn drop_collection(
+    State(api): State<Api>,
+    Extension(caller): Extension<Caller>,
+    Path((ws, c)): Path<(String, String)>,
+) -> Reply {
+    api.auth.check(&caller.0, Privilege::Write)?;
+    let coll = api.store.collection(&ws, &c)?;
+    let data = collection_json(&ws, &c, &coll);
+    drop(coll);
+    let store = api.store.clone();
+    tokio::task::spawn_blocking(move || store.drop_collection(&ws, &c))
+        .await
+        .map_err(|e| ApiError::internal(format!("dropping the collection failed: {e}")))??;
+    Ok(Json(json!({ "data": data })))
+}

@@ -1,0 +1,123 @@
+//! The REST API of a real `cairn serve`, called with curl: workspaces, collections, document
+//! writes with per-document statuses, queries with named parameters, errors and limits.
+
+mod common;
+
+use std::time::Duration;
+
+use common::Server;
+use serde_json::json;
+
+const ORG: &str = "/v1/orgs/self";
+
+#[test]
+fn workspaces_collections_and_documents() {
+    let server = Server::start();
+    let (status, body) = server.http("GET", &format!("{ORG}/ws"), None, None);
+    assert_eq!(status, 200, "{body}");
+    assert!(body["data"].as_array().unwrap().iter().any(|w| w["name"] == "commons"));
+    assert_eq!(server.http("POST", &format!("{ORG}/ws"), Some(r#"{"name":"shop","description":"orders"}"#), None).0, 200);
+    let (status, body) = server.http("POST", &format!("{ORG}/ws"), Some(r#"{"name":"shop"}"#), None);
+    assert_eq!((status, body["type"].as_str()), (409, Some("ALREADYEXISTS")), "{body}");
+    assert!(body["error_id"].is_string() && body["message"].as_str().unwrap().contains("shop"));
+
+    let (status, body) =
+        server.http("POST", &format!("{ORG}/ws/shop/collections"), Some(r#"{"name":"orders","retention_secs":86400}"#), None);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!((body["data"]["name"].as_str(), body["data"]["retention_secs"].as_i64()), (Some("orders"), Some(86400)));
+    let (status, body) = server.http("GET", &format!("{ORG}/ws/nowhere/collections"), None, None);
+    assert_eq!((status, body["type"].as_str()), (404, Some("NOTFOUND")), "{body}");
+
+    // The second document is not an object: it alone is rejected, and the reply names it.
+    let docs = r#"{"data":[{"_id":"a","qty":1,"tags":["x"]},42,{"_id":"b","qty":7}]}"#;
+    let (status, body) = server.http("POST", &format!("{ORG}/ws/shop/collections/orders/docs"), Some(docs), None);
+    assert_eq!((status, body["type"].as_str(), body["index"].as_u64()), (400, Some("INVALIDINPUT"), Some(1)), "{body}");
+    let statuses: Vec<&str> = body["data"].as_array().unwrap().iter().map(|d| d["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, ["ADDED", "ERROR", "ADDED"]);
+    assert!(body["last_offset"].as_str().unwrap().parse::<u64>().unwrap() > 0);
+
+    let (status, body) =
+        server.http("POST", &format!("{ORG}/ws/shop/collections/orders/docs"), Some(r#"{"data":[{"_id":"a","qty":2,"tags":["x"]}]}"#), None);
+    assert_eq!((status, body["data"][0]["status"].as_str()), (200, Some("REPLACED")), "{body}");
+    let patch = r#"{"data":[{"_id":"a","patch":[{"op":"INCREMENT","path":"/qty","value":3}]},{"_id":"zz","patch":[{"op":"remove","path":"/qty"}]}]}"#;
+    let (status, body) = server.http("PATCH", &format!("{ORG}/ws/shop/collections/orders/docs"), Some(patch), None);
+    assert_eq!((status, body["index"].as_u64()), (400, Some(1)), "{body}");
+    assert_eq!((body["data"][0]["status"].as_str(), body["data"][1]["status"].as_str()), (Some("PATCHED"), Some("ERROR")));
+
+    let query = json!({"sql": {"query": "SELECT _id, qty FROM shop.orders WHERE qty >= :min ORDER BY _id",
+        "parameters": [{"name": "min", "type": "int", "value": "2"}]}});
+    let (status, body) = server.http("POST", &format!("{ORG}/queries"), Some(&query.to_string()), None);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["results"], json!([{"_id": "a", "qty": 5}, {"_id": "b", "qty": 7}]));
+    assert_eq!(body["column_fields"][1]["name"], "qty");
+    assert!(body["query_id"].is_string() && body["stats"]["elapsed_time_ms"].is_u64());
+    assert_eq!(body["results_total_doc_count"], 2);
+
+    let (status, body) =
+        server.http("DELETE", &format!("{ORG}/ws/shop/collections/orders/docs"), Some(r#"{"data":[{"_id":"b"}]}"#), None);
+    assert_eq!((status, body["data"][0]["status"].as_str()), (200, Some("DELETED")), "{body}");
+    let (_, body) = server.http("GET", &format!("{ORG}/ws/shop/collections/orders"), None, None);
+    assert_eq!(body["data"]["stats"]["doc_count"], 1, "{body}");
+
+    // A new field is queryable at once; nested values come back as JSON.
+    server.http("POST", &format!("{ORG}/ws/shop/collections/orders/docs"), Some(r#"{"data":[{"_id":"c","ship":{"city":"Oslo"}}]}"#), None);
+    let query = json!({"sql": {"query": "SELECT ship, tags FROM shop.orders ORDER BY _id"}});
+    let (_, body) = server.http("POST", &format!("{ORG}/queries"), Some(&query.to_string()), None);
+    assert_eq!(body["results"], json!([{"ship": null, "tags": ["x"]}, {"ship": {"city": "Oslo"}, "tags": null}]), "{body}");
+
+    assert_eq!(server.http("DELETE", &format!("{ORG}/ws/shop"), None, None).0, 400, "a workspace with collections stays");
+    assert_eq!(server.http("DELETE", &format!("{ORG}/ws/shop/collections/orders"), None, None).0, 200);
+    assert_eq!(server.http("GET", &format!("{ORG}/ws/shop/collections/orders"), None, None).0, 404);
+    assert_eq!(server.http("DELETE", &format!("{ORG}/ws/shop"), None, None).0, 200);
+}
+
+#[test]
+fn bad_requests_get_json_errors() {
+    let server = Server::start();
+    let (status, body) = server.http("POST", &format!("{ORG}/queries"), Some(r#"{"sql": {"query": "SELEC 1"}}"#), None);
+    assert_eq!((status, body["type"].as_str()), (400, Some("QUERY_ERROR")), "{body}");
+    let (status, body) = server.http("POST", &format!("{ORG}/queries"), Some(r#"{"sql": {"query": "SELECT * FROM nope"}}"#), None);
+    assert_eq!((status, body["type"].as_str()), (404, Some("NOTFOUND")), "{body}");
+    let (status, body) = server.http("POST", &format!("{ORG}/queries"), Some(r#"{"sql": {"query": "SELECT :x"}}"#), None);
+    assert_eq!(status, 400, "{body}");
+    assert!(body["message"].as_str().unwrap().contains(":x"), "{body}");
+    let (status, body) = server.http("POST", &format!("{ORG}/ws/commons/collections/none/docs"), Some(r#"{"data":[{"_id":1,"a":"#), None);
+    assert_eq!((status, body["type"].as_str()), (400, Some("INVALIDINPUT")), "{body}");
+    assert!(body["message"].as_str().unwrap().contains("line 1"), "{body}");
+    let (status, body) = server.http("POST", &format!("{ORG}/ws/commons/collections/none/docs"), Some(r#"{"data":[]}"#), None);
+    assert_eq!((status, body["type"].as_str()), (404, Some("NOTFOUND")), "{body}");
+    let (status, body) = server.http("GET", "/v2/elsewhere", None, None);
+    assert_eq!((status, body["type"].as_str()), (404, Some("NOTFOUND")), "{body}");
+
+    // The OpenAPI document describes every route the API has.
+    let (status, spec) = server.http("GET", "/openapi.json", None, None);
+    assert_eq!(status, 200);
+    for path in ["/ws", "/ws/{ws}", "/collections", "/ws/{ws}/collections", "/ws/{ws}/collections/{c}", "/ws/{ws}/collections/{c}/docs", "/queries", "/users/{user}/apikeys", "/users/{user}/apikeys/{name}"] {
+        assert!(spec["paths"][format!("{ORG}{path}")].is_object(), "{path} missing from /openapi.json");
+    }
+}
+
+#[test]
+fn bodies_over_the_limit_get_413_and_a_full_server_429() {
+    let server = Server::start_with(&["--http-max-body-mib", "1", "--http-max-concurrent", "1"]);
+    server.http("POST", &format!("{ORG}/ws/commons/collections"), Some(r#"{"name":"big"}"#), None);
+    let big = format!(r#"{{"data":[{{"_id":"x","pad":"{}"}}]}}"#, "y".repeat(2 << 20));
+    let (status, body) = server.http("POST", &format!("{ORG}/ws/commons/collections/big/docs"), Some(&big), None);
+    assert_eq!((status, body["type"].as_str()), (413, Some("CONTENTTOOLARGE")), "{body}");
+
+    // A slow upload holds the one slot; a request meanwhile is turned away with 429.
+    let url = format!("http://127.0.0.1:{}{ORG}/ws/commons/collections/big/docs", server.http_port);
+    let body = format!(r#"{{"data":[{{"_id":"slow","pad":"{}"}}]}}"#, "z".repeat(6000));
+    let slow = std::process::Command::new("curl")
+        .args(["-sS", "-o", "/dev/null", "-w", "%{http_code}", "--limit-rate", "1000", "-X", "POST", "-H", "Content-Type: application/json"])
+        .args(["--data-binary", &body, &url])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let (status, body) = server.http("GET", &format!("{ORG}/ws"), None, None);
+    assert_eq!((status, body["type"].as_str()), (429, Some("RESOURCEEXCEEDED")), "{body}");
+    let out = slow.wait_with_output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "200");
+    assert_eq!(server.http("GET", &format!("{ORG}/ws"), None, None).0, 200);
+}
