@@ -106,6 +106,14 @@ def _():
     expect((columns["name"], columns["age"], columns["meta"]), ("TEXT", "BIGINT", "JSONB"))
 
 
+@check("sqlalchemy", "Table autoload")
+def _():
+    people = sa.Table("people", sa.MetaData(), autoload_with=ENGINE)
+    expect({"_id", "name", "age"} <= {c.name for c in people.columns}, True)
+    with ENGINE.connect() as c:
+        expect(c.execute(sa.select(people.c.name).where(people.c._id == "p1")).scalar(), "Ada")
+
+
 @check("sqlalchemy", "core select")
 def _():
     people = sa.Table("people", sa.MetaData(), sa.Column("_id", sa.Text), sa.Column("name", sa.Text), sa.Column("age", sa.BigInteger))

@@ -59,7 +59,7 @@ impl CatalogProvider for CairnCatalog {
 }
 
 /// The schemas that are not workspaces.
-pub const SYSTEM_SCHEMAS: &[&str] = &["pg_catalog"];
+pub const SYSTEM_SCHEMAS: &[&str] = &["pg_catalog", "information_schema"];
 
 /// One workspace's collections, as tables.
 pub struct WorkspaceSchema {

@@ -31,6 +31,7 @@ use datafusion_pg_catalog::sql::rules::{
 use datafusion_pg_catalog::sql::PostgresCompatibilityParser;
 
 use crate::access::{take_hint, QueryHint};
+use crate::information_schema::{InformationSchema, INFORMATION_SCHEMA};
 use crate::catalog::CairnCatalog;
 use crate::column_names;
 use crate::convert::rows_to_documents;
@@ -120,7 +121,16 @@ impl Engine {
         ctx.register_catalog(CATALOG, Arc::new(CairnCatalog::new(store.clone())));
         // Built from data compiled into the binary: failing is a defect, not a condition.
         crate::pg_catalog::install(&ctx, CATALOG).expect("pg_catalog installs");
-        let catalog_state = SessionStateBuilder::new_from_existing(ctx.state()).with_expr_planners(expr_planners(true)).build();
+        // Catalog queries read PostgreSQL's information_schema (views over pg_catalog), not
+        // DataFusion's.
+        let information_schema = Arc::new(InformationSchema::default());
+        if let Some(catalog) = ctx.catalog(CATALOG) {
+            // A system schema name: registering it cannot fail.
+            let _none = catalog.register_schema(INFORMATION_SCHEMA, information_schema.clone());
+        }
+        let mut catalog_state = SessionStateBuilder::new_from_existing(ctx.state()).with_expr_planners(expr_planners(true)).build();
+        catalog_state.config_mut().options_mut().catalog.information_schema = false;
+        information_schema.plan_in(catalog_state.clone());
         Engine { store, ctx, catalog_state, plans: PlanCache::default(), compat: PostgresCompatibilityParser::new() }
     }
 

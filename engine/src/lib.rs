@@ -23,6 +23,7 @@ pub mod index_answer;
 pub mod index_count;
 pub mod index_extremes;
 pub mod index_source;
+pub mod information_schema;
 pub mod json_docs;
 pub mod lateral;
 pub mod nested;

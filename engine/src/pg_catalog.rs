@@ -65,8 +65,9 @@ pub fn install(ctx: &SessionContext, catalog: &str) -> Result<()> {
     let catalog = ctx.catalog(catalog).ok_or_else(|| EngineError::Invalid(format!("no catalog {catalog}")))?;
     catalog.register_schema(PG_CATALOG, Arc::new(PgCatalog { inner }))?;
     ctx.state_ref().write().register_function_rewrite(Arc::new(LikeEscape))?;
-    for udf in [CurrentSchema::udf(false), CurrentSchema::udf(true), version(), owner(), to_regtype(), session_user(SUPERUSER)]
+    for udf in [CurrentSchema::udf(false), CurrentSchema::udf(true), version(), owner(), to_regtype(), session_user(SUPERUSER), CurrentSetting::udf(), crate::functions::pg_format::Format::udf()]
         .into_iter()
+        .chain(undescribed())
         .chain(["pg_type_is_visible", "pg_function_is_visible"].map(visible))
     {
         ctx.register_udf(udf);
@@ -143,6 +144,12 @@ impl SchemaProvider for PgCatalog {
 
     async fn table(&self, name: &str) -> DFResult<Option<Arc<dyn TableProvider>>> {
         let Some(table) = self.inner.table(name).await? else { return Ok(None) };
+        if let Some(arrays) = ARRAY_COLUMNS.iter().find(|(t, _)| name.eq_ignore_ascii_case(t)).map(|(_, a)| a) {
+            return Ok(Some(without_rows(&table.schema(), arrays)?));
+        }
+        if name.eq_ignore_ascii_case("pg_class") {
+            return Ok(Some(with_reloptions(table)?));
+        }
         if !name.eq_ignore_ascii_case("pg_attribute") {
             return Ok(Some(table));
         }
@@ -163,6 +170,37 @@ impl SchemaProvider for PgCatalog {
     fn table_exist(&self, name: &str) -> bool {
         self.inner.table_exist(name)
     }
+}
+
+/// Tables whose rows describe PostgreSQL's own system tables, not Cairn's collections (which
+/// have no declared constraints or indexes), and their array columns, which datafusion-pg-catalog
+/// keeps as text: they are empty here, with those columns `int2[]` as tools `unnest` them.
+const ARRAY_COLUMNS: &[(&str, &[&str])] = &[
+    ("pg_constraint", &["conkey", "confkey"]),
+    ("pg_index", &["indkey", "indclass", "indoption", "indcollation"]),
+];
+
+/// `pg_class` with PostgreSQL's `reloptions` (storage options, `text[]`): NULL, as no
+/// collection has any.
+fn with_reloptions(table: Arc<dyn TableProvider>) -> DFResult<Arc<dyn TableProvider>> {
+    let mut columns: Vec<Expr> = table.schema().fields().iter().map(|f| col(f.name().as_str())).collect();
+    let text_list = DataType::List(Arc::new(Field::new("item", DataType::Utf8, true)));
+    columns.push(lit(ScalarValue::try_from(&text_list)?).alias("reloptions"));
+    let plan = LogicalPlanBuilder::scan("pg_class", provider_as_source(table), None)?.project(columns)?.build()?;
+    Ok(Arc::new(ViewTable::new(plan, None)))
+}
+
+/// An empty table with `schema`'s columns, `arrays` of them typed `int2[]`.
+fn without_rows(schema: &SchemaRef, arrays: &[&str]) -> DFResult<Arc<dyn TableProvider>> {
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| match arrays.contains(&f.name().as_str()) {
+            true => Field::new(f.name(), DataType::List(Arc::new(Field::new("item", DataType::Int16, true))), true),
+            false => f.as_ref().clone(),
+        })
+        .collect();
+    Ok(Arc::new(datafusion::datasource::MemTable::try_new(Arc::new(Schema::new(fields)), vec![vec![]])?))
 }
 
 /// `current_schema()` and `current_schemas(implicit)`: the session's workspace (the default
@@ -228,6 +266,82 @@ impl ScalarUDFImpl for CurrentSchema {
     }
 }
 
+/// `current_setting(name [, missing_ok])`: the server's settings tools ask for at connect
+/// (`server_version_num`, `search_path`, …); an unknown one is an error unless `missing_ok`.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct CurrentSetting {
+    signature: Signature,
+}
+
+impl CurrentSetting {
+    fn udf() -> ScalarUDF {
+        let signature = Signature::one_of(
+            vec![
+                datafusion::logical_expr::TypeSignature::Exact(vec![DataType::Utf8]),
+                datafusion::logical_expr::TypeSignature::Exact(vec![DataType::Utf8, DataType::Boolean]),
+            ],
+            Volatility::Stable,
+        );
+        ScalarUDF::new_from_impl(CurrentSetting { signature })
+    }
+
+    /// The value of setting `name` (case-insensitive) in a session planning in `schema`.
+    fn value(name: &str, schema: &str) -> Option<String> {
+        let fixed = match name.to_ascii_lowercase().as_str() {
+            "search_path" => return Some(format!("\"$user\", {schema}")),
+            "server_version" => SERVER_VERSION,
+            "server_version_num" => return Some(version_num()),
+            "server_encoding" | "client_encoding" => "UTF8",
+            "datestyle" => "ISO, MDY",
+            "timezone" | "log_timezone" => "UTC",
+            "intervalstyle" => "postgres",
+            "standard_conforming_strings" | "integer_datetimes" => "on",
+            "max_identifier_length" => "63",
+            "block_size" => "8192",
+            "default_transaction_isolation" | "transaction_isolation" => "read committed",
+            "default_transaction_read_only" | "transaction_read_only" => "off",
+            "lc_collate" | "lc_ctype" => "C.UTF-8",
+            "application_name" => "",
+            _ => return None,
+        };
+        Some(fixed.to_owned())
+    }
+}
+
+/// `server_version_num` for [`PG_VERSION`]: 16.6 is 160006.
+fn version_num() -> String {
+    let mut parts = PG_VERSION.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+    let (major, minor) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    (major * 10000 + minor).to_string()
+}
+
+impl ScalarUDFImpl for CurrentSetting {
+    fn name(&self) -> &str {
+        "current_setting"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _args: &[DataType]) -> DFResult<DataType> {
+        Ok(DataType::Utf8)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DFResult<ColumnarValue> {
+        let name = match args.args.first() {
+            Some(ColumnarValue::Scalar(ScalarValue::Utf8(Some(n)))) => n.clone(),
+            _ => return exec_err!("current_setting takes a constant setting name"),
+        };
+        let missing_ok = matches!(args.args.get(1), Some(ColumnarValue::Scalar(ScalarValue::Boolean(Some(true)))));
+        match CurrentSetting::value(&name, &args.config_options.catalog.default_schema) {
+            Some(v) => Ok(ColumnarValue::Scalar(ScalarValue::Utf8(Some(v)))),
+            None if missing_ok => Ok(ColumnarValue::Scalar(ScalarValue::Utf8(None))),
+            None => exec_err!("unrecognized configuration parameter \"{name}\""),
+        }
+    }
+}
+
 /// `LIKE … ESCAPE c` for any `c` (SQLAlchemy escapes with `/`): DataFusion takes only a
 /// backslash, so the pattern's `c` becomes one (and its own backslashes are escaped).
 #[derive(Debug)]
@@ -256,6 +370,7 @@ const AGGREGATES: &[&str] = &["count", "max", "min", "sum", "avg", "array_agg", 
 /// column-reflection queries (SQLAlchemy's, among others) are written this way.
 pub fn aggregate_scalar_subqueries(statement: &mut Statement) {
     let _visited = visit_expressions_mut(statement, |e| {
+        subscripts_as_unnest(e);
         if let SqlExpr::Subquery(query) = e {
             if let SetExpr::Select(select) = query.body.as_mut() {
                 let grouped = !matches!(&select.group_by, GroupByExpr::Expressions(g, _) if g.is_empty());
@@ -271,6 +386,27 @@ pub fn aggregate_scalar_subqueries(statement: &mut Statement) {
         }
         ControlFlow::<()>::Continue(())
     });
+}
+
+/// `generate_subscripts(a, 1)`, a set-returning function DataFusion lacks, becomes
+/// `unnest(generate_series(1, cardinality(a)))`: the same subscripts, beside `unnest(a)` in a
+/// select list (SQLAlchemy's constraint and index queries pair them).
+fn subscripts_as_unnest(e: &mut SqlExpr) {
+    let SqlExpr::Function(f) = e else { return };
+    let named = f.name.0.last().and_then(|p| p.as_ident()).is_some_and(|i| i.value.eq_ignore_ascii_case("generate_subscripts"));
+    let datafusion::sql::sqlparser::ast::FunctionArguments::List(list) = &f.args else { return };
+    let Some(datafusion::sql::sqlparser::ast::FunctionArg::Unnamed(datafusion::sql::sqlparser::ast::FunctionArgExpr::Expr(array))) =
+        list.args.first().filter(|_| named)
+    else {
+        return;
+    };
+    let text = format!("unnest(generate_series(1, CAST(cardinality({array}) AS BIGINT)))");
+    if let Ok(rewritten) = datafusion::sql::sqlparser::parser::Parser::new(&datafusion::sql::sqlparser::dialect::PostgreSqlDialect {})
+        .try_with_sql(&text)
+        .and_then(|mut p| p.parse_expr())
+    {
+        *e = rewritten;
+    }
 }
 
 fn is_aggregate(e: &SqlExpr) -> bool {
@@ -316,7 +452,17 @@ fn visible(name: &str) -> ScalarUDF {
     fixed(name, vec![DataType::Int32], Volatility::Stable, ScalarValue::Boolean(Some(true)))
 }
 
-/// The superuser, and the one user until roles exist.
+/// Descriptions and definitions of what Cairn does not have (column comments, indexes):
+/// `col_description(oid, n)` and `pg_get_indexdef(oid, n, pretty)` are NULL.
+fn undescribed() -> [ScalarUDF; 2] {
+    let null = ScalarValue::Utf8(None);
+    [
+        fixed("col_description", vec![DataType::Int32, DataType::Int64], Volatility::Stable, null.clone()),
+        fixed("pg_get_indexdef", vec![DataType::Int32, DataType::Int64, DataType::Boolean], Volatility::Stable, null),
+    ]
+}
+
+/// The superuser every store has.
 pub const SUPERUSER: &str = "cairn";
 
 /// `pg_get_userbyid(oid)`: every object is the superuser's.

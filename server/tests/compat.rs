@@ -64,6 +64,58 @@ fn java(jar: &str, port: u16) -> Command {
     c
 }
 
+/// One replayed query: its description and text.
+struct Replay {
+    description: String,
+    sql: String,
+}
+
+/// The queries of `compat-tests/replays/<tool>.sql`: blocks separated by blank lines, each a
+/// `-- query: …` line and one statement.
+fn replays(tool: &str) -> Vec<Replay> {
+    let text = std::fs::read_to_string(compat_dir().join(format!("replays/{tool}.sql"))).expect("read a replay file");
+    text.split("\n\n")
+        .filter_map(|block| {
+            let description = block.lines().find_map(|l| l.strip_prefix("-- query:"))?.trim().to_owned();
+            let sql: Vec<&str> = block.lines().filter(|l| !l.trim_start().starts_with("--")).collect();
+            Some(Replay { description, sql: sql.join("\n").trim().trim_end_matches(';').to_owned() })
+        })
+        .collect()
+}
+
+/// Replays each tool's connect-time queries, as the tool's driver sends them: psycopg2
+/// (Superset) as simple queries, pgjdbc and pgx (Metabase, DBeaver, Grafana) as prepared ones.
+async fn replay_checks(server: &Server) -> Vec<Outcome> {
+    let client = server.connect().await;
+    client
+        .batch_execute("CREATE COLLECTION IF NOT EXISTS replay_items; INSERT INTO replay_items (_id, name, payload) VALUES ('1', 'first', '{\"k\": 1}'::jsonb)")
+        .await
+        .expect("set up replay_items");
+    let mut out = Vec::new();
+    for (tool, label, simple) in [("metabase", "Metabase", false), ("grafana", "Grafana", false), ("dbeaver", "DBeaver", false), ("superset", "Superset", true)] {
+        let queries = replays(tool);
+        assert!(!queries.is_empty(), "no queries in replays/{tool}.sql");
+        for q in queries {
+            let result = if simple { client.simple_query(&q.sql).await.map(|_| ()) } else { client.query(&q.sql, &[]).await.map(|_| ()) };
+            let error = result.err().map(|e| e.as_db_error().map_or_else(|| e.to_string(), |d| format!("{}: {}", d.code().code(), d.message())));
+            out.push(Outcome { client: format!("{label} (replayed)"), check: q.description, error });
+        }
+    }
+    out
+}
+
+/// Checks known to fail, with why: the table shows them, and the test fails if one of them
+/// starts passing (so the list stays true) or another one fails.
+const KNOWN_FAILURES: &[(&str, &str, &str)] = &[(
+    "Metabase (replayed)",
+    "describe-fields-sql for schema commons",
+    "casts a computed name to regclass inside col_description(); that needs a correlated pg_class lookup DataFusion cannot plan",
+)];
+
+fn known_failure(o: &Outcome) -> Option<&'static str> {
+    KNOWN_FAILURES.iter().find(|(c, k, _)| *c == o.client && *k == o.check).map(|(_, _, why)| *why)
+}
+
 /// The results as a Markdown table.
 fn table(outcomes: &[Outcome]) -> String {
     let mut out = String::from(
@@ -71,9 +123,10 @@ fn table(outcomes: &[Outcome]) -> String {
          | client | check | result |\n| --- | --- | --- |\n",
     );
     for o in outcomes {
-        let result = match &o.error {
-            None => "pass".to_owned(),
-            Some(e) => format!("FAIL: {}", e.replace('|', "\\|").replace('\n', " ")),
+        let result = match (&o.error, known_failure(o)) {
+            (None, _) => "pass".to_owned(),
+            (Some(_), Some(why)) => format!("FAIL (known: {why})"),
+            (Some(e), None) => format!("FAIL: {}", e.replace('|', "\\|").replace('\n', " ")),
         };
         let _ = writeln!(out, "| {} | {} | {} |", o.client, o.check, result);
     }
@@ -87,8 +140,15 @@ async fn other_clients_pass_their_checks() {
     let mut outcomes = run_checks("the Python clients", "install.sh", python, &server);
     outcomes.extend(run_checks("node-postgres", "node/install.sh", node, &server));
     outcomes.extend(run_checks("pgjdbc", "java/install.sh", java, &server));
+    outcomes.extend(replay_checks(&server).await);
     std::fs::write(compat_dir().join("RESULTS.md"), table(&outcomes)).expect("write RESULTS.md");
-    let failed: Vec<String> =
-        outcomes.iter().filter_map(|o| o.error.as_ref().map(|e| format!("{} / {}: {e}", o.client, o.check))).collect();
+    let failed: Vec<String> = outcomes
+        .iter()
+        .filter(|o| known_failure(o).is_none())
+        .filter_map(|o| o.error.as_ref().map(|e| format!("{} / {}: {e}", o.client, o.check)))
+        .collect();
     assert!(failed.is_empty(), "failed checks:\n{}", failed.join("\n"));
+    let fixed: Vec<String> =
+        outcomes.iter().filter(|o| o.error.is_none() && known_failure(o).is_some()).map(|o| format!("{} / {}", o.client, o.check)).collect();
+    assert!(fixed.is_empty(), "listed in KNOWN_FAILURES but passing now; remove them:\n{}", fixed.join("\n"));
 }

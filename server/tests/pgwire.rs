@@ -67,7 +67,7 @@ fn an_open_address_without_authentication_is_refused() {
         .output()
         .expect("run cairn");
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("authentication is not configured"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("has no password"));
 }
 
 #[tokio::test]

@@ -4,6 +4,7 @@
 //! tests (`?`), casts, IS NULL and numeric use. `TYPEOF(x)` and `JSON_PARSE(text)` are
 //! callable directly.
 
+pub mod pg_format;
 pub mod semantics;
 
 use std::sync::Arc;
