@@ -1,6 +1,7 @@
 """Checks Python clients run against a live `cairn serve`: psycopg 3 (parameters, binary
 results, JSON, COPY, transactions), SQLAlchemy 2 (engine, inspector reflection, a Core
-select) and psqlODBC through pyodbc (query, parameters, SQLTables, SQLColumns). Usage: checks.py PORT. Prints one JSON object per check:
+select), psqlODBC through pyodbc (query, parameters, SQLTables, SQLColumns) and Rockset's own
+Python client against the REST API. Usage: checks.py PG_PORT HTTP_PORT. Prints one JSON object per check:
 {"client", "check", "ok", "error"}; exits 0 when every check passed."""
 
 import json
@@ -9,10 +10,12 @@ import traceback
 
 import psycopg
 import pyodbc
+from rockset import RocksetClient
 from psycopg.types.json import Jsonb
 import sqlalchemy as sa
 
 PORT = int(sys.argv[1])
+HTTP_PORT = int(sys.argv[2])
 DSN = f"host=127.0.0.1 port={PORT} user=cairn dbname=cairn"
 results = []
 
@@ -151,6 +154,54 @@ def _():
     with pyodbc.connect(ODBC, autocommit=True) as conn:
         columns = {c.column_name: c.type_name for c in conn.cursor().columns(table="odbc_people", schema="commons")}
         expect((columns["name"], columns["age"]), ("text", "int8"))
+
+
+def rockset_client():
+    """Rockset's client with its base URL changed to Cairn's (the client accepts only
+    *.rockset.com at construction), authenticated by a key made in SQL."""
+    with psycopg.connect(DSN, autocommit=True) as conn:
+        key = conn.execute("CREATE API KEY rockset_client").fetchone()[2]
+    rs = RocksetClient(host="https://api.usw2a1.rockset.com", api_key=key)
+    rs.api_client.configuration.host = f"http://127.0.0.1:{HTTP_PORT}"
+    return rs
+
+
+RS = None
+
+
+@check("rockset-python", "workspaces and collections")
+def _():
+    global RS
+    RS = rockset_client()
+    RS.Workspaces.create(name="rs_shop")
+    expect("rs_shop" in [w.name for w in RS.Workspaces.list().data], True)
+    RS.Collections.create_s3_collection(workspace="rs_shop", name="orders")
+    expect(RS.Collections.get(workspace="rs_shop", collection="orders").data.status, "READY")
+
+
+@check("rockset-python", "add, patch and delete documents")
+def _():
+    added = RS.Documents.add_documents(workspace="rs_shop", collection="orders", data=[{"_id": "a", "qty": 1}, {"_id": "b", "qty": 5}])
+    expect([d.status for d in added.data], ["ADDED", "ADDED"])
+    patched = RS.Documents.patch_documents(workspace="rs_shop", collection="orders", data=[{"id": "a", "patch": [{"op": "ADD", "path": "/ship", "value": {"city": "Oslo"}}]}])
+    expect(patched.data[0].status, "PATCHED")
+    deleted = RS.Documents.delete_documents(workspace="rs_shop", collection="orders", data=[{"id": "b"}])
+    expect(deleted.data[0].status, "DELETED")
+
+
+@check("rockset-python", "query with parameters")
+def _():
+    r = RS.Queries.query(sql={"query": "SELECT _id, ship FROM rs_shop.orders WHERE qty >= :m", "parameters": [{"name": "m", "type": "int", "value": "1"}]})
+    expect(r.results, [{"_id": "a", "ship": {"city": "Oslo"}}])
+    expect([c.name for c in r.column_fields], ["_id", "ship"])
+
+
+@check("rockset-python", "API keys")
+def _():
+    made = RS.APIKeys.create(name="second")
+    expect(made.data.name, "second")
+    expect(sorted(k.name for k in RS.APIKeys.list(user="self").data), ["rockset_client", "second"])
+    RS.APIKeys.delete(name="second", user="self")
 
 
 for r in results:

@@ -19,11 +19,11 @@ async fn roles_log_in_with_scram_and_get_only_their_privileges() {
     admin.batch_execute("CREATE ROLE app LOGIN PASSWORD 'app-secret'; CREATE ROLE nologin PASSWORD 'x'").await.unwrap();
     assert_eq!(code(admin.batch_execute("CREATE ROLE app").await.unwrap_err()).as_deref(), Some("42710"));
 
-    let wrong = server.connect_as("user=app password=nope dbname=cairn").await.err().expect("a wrong password fails");
+    let wrong = server.connect_as("user=app password=nope dbname=cairn").await.expect_err("a wrong password fails");
     assert_eq!(code(wrong).as_deref(), Some("28P01"));
-    let missing = server.connect_as("user=app dbname=cairn").await.err().expect("a role with a password needs it");
+    let missing = server.connect_as("user=app dbname=cairn").await.expect_err("a role with a password needs it");
     assert!(format!("{missing:?}").contains("password"), "{missing:?}");
-    let refused = server.connect_as("user=nologin password=x dbname=cairn").await.err().expect("NOLOGIN refuses");
+    let refused = server.connect_as("user=nologin password=x dbname=cairn").await.expect_err("NOLOGIN refuses");
     assert_eq!(code(refused).as_deref(), Some("28000"));
 
     let app = server.connect_as("user=app password=app-secret dbname=cairn").await.unwrap();
@@ -117,6 +117,6 @@ async fn listening_beyond_loopback_needs_a_superuser_password() {
     let server = server.restart("0.0.0.0");
     let admin = server.connect_as("user=cairn password=root-secret dbname=cairn").await.expect("the open server is up");
     assert_eq!(rows(&admin, "SELECT 1").await, common::cells(&[&["1"]]));
-    let no_password = server.connect_as("user=cairn dbname=cairn").await.err().expect("a password is needed now");
+    let no_password = server.connect_as("user=cairn dbname=cairn").await.expect_err("a password is needed now");
     assert!(format!("{no_password:?}").contains("password"), "{no_password:?}");
 }

@@ -27,11 +27,11 @@ struct Outcome {
 
 /// Runs `install` (a script of `compat-tests/`, printing what it installed), then the checks
 /// `command` makes from that and the server's port; each prints one JSON line per check.
-fn run_checks(label: &str, install: &str, command: impl Fn(&str, u16) -> Command, server: &Server) -> Vec<Outcome> {
+fn run_checks(label: &str, install: &str, command: impl Fn(&str, &Server) -> Command, server: &Server) -> Vec<Outcome> {
     let installed = Command::new("bash").arg(compat_dir().join(install)).output().expect("run an install script");
     assert!(installed.status.success(), "installing {label} failed:\n{}", String::from_utf8_lossy(&installed.stderr));
     let path = String::from_utf8_lossy(&installed.stdout).trim().to_owned();
-    let run = command(&path, server.port).output().unwrap_or_else(|e| panic!("running the {label} checks: {e}"));
+    let run = command(&path, server).output().unwrap_or_else(|e| panic!("running the {label} checks: {e}"));
     let stdout = String::from_utf8_lossy(&run.stdout);
     let outcomes: Vec<Outcome> = stdout
         .lines()
@@ -46,21 +46,21 @@ fn run_checks(label: &str, install: &str, command: impl Fn(&str, u16) -> Command
     outcomes
 }
 
-fn python(venv_python: &str, port: u16) -> Command {
+fn python(venv_python: &str, server: &Server) -> Command {
     let mut c = Command::new(venv_python);
-    c.arg(compat_dir().join("python/checks.py")).arg(port.to_string());
+    c.arg(compat_dir().join("python/checks.py")).arg(server.port.to_string()).arg(server.http_port.to_string());
     c
 }
 
-fn node(node_path: &str, port: u16) -> Command {
+fn node(node_path: &str, server: &Server) -> Command {
     let mut c = Command::new("node");
-    c.env("NODE_PATH", node_path).arg(compat_dir().join("node/checks.js")).arg(port.to_string());
+    c.env("NODE_PATH", node_path).arg(compat_dir().join("node/checks.js")).arg(server.port.to_string());
     c
 }
 
-fn java(jar: &str, port: u16) -> Command {
+fn java(jar: &str, server: &Server) -> Command {
     let mut c = Command::new("java");
-    c.arg("-cp").arg(jar).arg(compat_dir().join("java/Checks.java")).arg(port.to_string());
+    c.arg("-cp").arg(jar).arg(compat_dir().join("java/Checks.java")).arg(server.port.to_string());
     c
 }
 
