@@ -226,7 +226,15 @@ impl Engine {
         if standard_ddl(&s)?.is_some() || matches!(s.as_ref(), Statement::Insert(_) | Statement::Delete(_) | Statement::Update(_)) {
             return Ok(Privilege::Write);
         }
-        let reads_data = visit_relations(s.as_ref(), |name| if is_system(name) { ControlFlow::Continue(()) } else { ControlFlow::Break(()) }).is_break();
+        // A collection may be named `pg_…` too: a one-part name is the system's only when
+        // pg_catalog has that table.
+        let pg_catalog = self.ctx.catalog(CATALOG).and_then(|c| c.schema("pg_catalog"));
+        let system = |name: &ObjectName| {
+            is_system(name)
+                && (name.0.len() > 1
+                    || name.0.first().and_then(|p| p.as_ident()).is_some_and(|i| pg_catalog.as_ref().is_some_and(|p| p.table_exist(&i.value.to_ascii_lowercase()))))
+        };
+        let reads_data = visit_relations(s.as_ref(), |name| if system(name) { ControlFlow::Continue(()) } else { ControlFlow::Break(()) }).is_break();
         Ok(if reads_data || matches!(s.as_ref(), Statement::ExplainTable { .. }) { Privilege::Read } else { Privilege::None })
     }
 
@@ -373,6 +381,31 @@ impl Engine {
         Ok(Output::Done { tag, count: 0 })
     }
 
+    /// Creates workspace `name` (as `CREATE WORKSPACE` does, for the REST API).
+    pub fn create_workspace(&self, name: &str) -> Result<()> {
+        self.plans.clear();
+        Ok(self.store.create_workspace(name)?)
+    }
+
+    /// Drops the empty workspace `name`.
+    pub fn drop_workspace(&self, name: &str) -> Result<()> {
+        self.plans.clear();
+        Ok(self.store.drop_workspace(name, false)?)
+    }
+
+    /// Creates collection `name` in workspace `ws` with `config`.
+    pub fn create_collection(&self, ws: &str, name: &str, config: CollectionConfig) -> Result<Arc<Collection>> {
+        self.plans.clear();
+        Ok(self.store.create_collection(ws, name, config)?)
+    }
+
+    /// Drops collection `name` of workspace `ws` and its documents. Kept plans go first: they
+    /// hold the collection open.
+    pub fn drop_collection(&self, ws: &str, name: &str) -> Result<()> {
+        self.plans.clear();
+        Ok(self.store.drop_collection(ws, name)?)
+    }
+
     /// `INSERT INTO coll [(fields)] VALUES … | SELECT …`: each result row becomes a document
     /// whose fields are named by the column list, else by the query's output columns (for
     /// VALUES without a list: the collection's columns in order).
@@ -435,7 +468,7 @@ fn is_system(name: &ObjectName) -> bool {
     let first = name.0.first().and_then(|p| p.as_ident()).map(|i| i.value.to_ascii_lowercase());
     match (name.0.len(), first.as_deref()) {
         (1, Some(n)) => n.starts_with("pg_"),
-        (_, first) => matches!(first, Some("pg_catalog" | "information_schema")),
+        (_, first) => first.is_some_and(|f| crate::catalog::SYSTEM_SCHEMAS.contains(&f)),
     }
 }
 

@@ -463,7 +463,7 @@ fn undescribed() -> [ScalarUDF; 2] {
 }
 
 /// The superuser every store has.
-pub const SUPERUSER: &str = "cairn";
+pub use cairn_storage::access::SUPERUSER;
 
 /// `pg_get_userbyid(oid)`: every object is the superuser's.
 fn owner() -> ScalarUDF {

@@ -31,6 +31,9 @@ async fn roles_log_in_with_scram_and_get_only_their_privileges() {
     assert_eq!(rows(&app, "SELECT 1, current_user").await, common::cells(&[&["1", "app"]]));
     rows(&app, "SELECT count(*) FROM pg_catalog.pg_class").await;
     assert_eq!(code(app.simple_query("SELECT * FROM items").await.unwrap_err()).as_deref(), Some("42501"));
+    // A collection named like a system table is still a collection.
+    admin.batch_execute("CREATE COLLECTION pg_secrets").await.unwrap();
+    assert_eq!(code(app.simple_query("SELECT * FROM pg_secrets").await.unwrap_err()).as_deref(), Some("42501"));
     admin.batch_execute("GRANT pg_read_all_data TO app").await.unwrap();
     assert_eq!(rows(&app, "SELECT n FROM items").await, common::cells(&[&["1"]]));
     assert_eq!(code(app.simple_query("INSERT INTO items (_id) VALUES ('2')").await.unwrap_err()).as_deref(), Some("42501"));
@@ -47,8 +50,11 @@ async fn roles_log_in_with_scram_and_get_only_their_privileges() {
     assert!(server.connect_as("user=app password=app-secret dbname=cairn").await.is_err());
     server.connect_as("user=app password=changed dbname=cairn").await.unwrap();
 
-    admin.batch_execute("DROP ROLE app").await.unwrap();
-    assert_eq!(code(server.connect_as("user=app password=changed dbname=cairn").await.err().unwrap()).as_deref(), Some("28000"));
+    // Names fold to lower case unless quoted; a renamed role keeps its password.
+    admin.batch_execute("ALTER ROLE APP RENAME TO renamed").await.unwrap();
+    server.connect_as("user=renamed password=changed dbname=cairn").await.unwrap();
+    admin.batch_execute("DROP ROLE Renamed").await.unwrap();
+    assert_eq!(code(server.connect_as("user=renamed password=changed dbname=cairn").await.expect_err("dropped")).as_deref(), Some("28000"));
     assert_eq!(code(admin.simple_query("DROP ROLE cairn").await.unwrap_err()).as_deref(), Some("22023"));
 }
 

@@ -20,6 +20,8 @@ fn workspaces_collections_and_documents() {
     let (status, body) = server.http("POST", &format!("{ORG}/ws"), Some(r#"{"name":"shop"}"#), None);
     assert_eq!((status, body["type"].as_str()), (409, Some("ALREADYEXISTS")), "{body}");
     assert!(body["error_id"].is_string() && body["message"].as_str().unwrap().contains("shop"));
+    let (status, body) = server.http("POST", &format!("{ORG}/ws"), Some(r#"{"name":"pg_temp"}"#), None);
+    assert_eq!((status, body["type"].as_str()), (400, Some("INVALIDINPUT")), "{body}");
 
     let (status, body) =
         server.http("POST", &format!("{ORG}/ws/shop/collections"), Some(r#"{"name":"orders","retention_secs":86400}"#), None);
@@ -52,6 +54,9 @@ fn workspaces_collections_and_documents() {
     assert_eq!(body["column_fields"][1]["name"], "qty");
     assert!(body["query_id"].is_string() && body["stats"]["elapsed_time_ms"].is_u64());
     assert_eq!(body["results_total_doc_count"], 2);
+    let limited = json!({"sql": {"query": "SELECT _id FROM shop.orders ORDER BY _id", "default_row_limit": 1}});
+    let (_, body) = server.http("POST", &format!("{ORG}/queries"), Some(&limited.to_string()), None);
+    assert_eq!((body["results"].as_array().map(Vec::len), body["results_total_doc_count"].as_u64()), (Some(1), Some(2)), "{body}");
 
     let (status, body) =
         server.http("DELETE", &format!("{ORG}/ws/shop/collections/orders/docs"), Some(r#"{"data":[{"_id":"b"}]}"#), None);

@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::RwLock;
 
@@ -19,15 +20,18 @@ use crate::shard::poisoned;
 pub const SUPERUSER: &str = "cairn";
 const FILE: &str = "access.json";
 
-/// A role's SCRAM-SHA-256 secret: what the server needs to check a client's proof.
+/// A role's SCRAM-SHA-256 secret, as PostgreSQL keeps it: what the server needs to check a
+/// client's proof, which is not enough to make one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScramSecret {
     /// PBKDF2 iterations.
     pub iterations: u32,
     /// Salt, base64.
     pub salt: String,
-    /// The salted password (RFC 5802's SaltedPassword), base64.
-    pub salted_password: String,
+    /// RFC 5802's StoredKey, base64.
+    pub stored_key: String,
+    /// RFC 5802's ServerKey, base64.
+    pub server_key: String,
 }
 
 /// A role: who it is allowed to be and what it may do.
@@ -141,12 +145,22 @@ fn write_atomically(path: &Path, state: &AccessState) -> Result<()> {
     };
     let text = serde_json::to_vec_pretty(state).map_err(|e| StorageError::InvalidArgument(e.to_string()))?;
     let tmp = path.with_extension("json.tmp");
-    let mut file = fs::File::create(&tmp).map_err(io("creating a temporary file for"))?;
+    // Secrets: readable by the server's user only.
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)
+        .map_err(io("creating a temporary file for"))?;
     file.write_all(&text).map_err(io("writing"))?;
     file.sync_all().map_err(io("syncing"))?;
     fs::rename(&tmp, path).map_err(io("installing"))?;
+    // Installed: the change holds from here. Should the directory not sync, it still
+    // survives a crash of the process (if not of the machine); reporting a failure now would
+    // leave memory and disk disagreeing.
     if let Some(dir) = path.parent() {
-        fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io("syncing the directory of"))?;
+        let _synced = fs::File::open(dir).and_then(|d| d.sync_all());
     }
     Ok(())
 }

@@ -113,6 +113,10 @@ impl Store {
     /// Creates a workspace.
     pub fn create_workspace(&self, name: &str) -> Result<()> {
         validate_name("workspace", name)?;
+        // As in PostgreSQL, where workspaces are schemas: these names are the system's.
+        if name.to_ascii_lowercase().starts_with("pg_") || name.eq_ignore_ascii_case("information_schema") {
+            return Err(StorageError::InvalidArgument(format!("workspace name '{name}' is reserved for system schemas")));
+        }
         let mut w = self.workspaces.write().map_err(poisoned)?;
         if w.contains_key(name) {
             return Err(StorageError::AlreadyExists { kind: "workspace", name: name.into() });

@@ -54,7 +54,7 @@ impl ScalarUDFImpl for Format {
                 continue;
             }
             let value = |i: usize| -> Option<&str> { texts.get(i).and_then(|t| t.as_ref()).filter(|t| !t.is_null(row)).map(|t| t.value(row)) };
-            out.push(Some(render(formats.value(row), row, &value, texts.len() - 1)?));
+            out.push(Some(render(formats.value(row), &value, texts.len() - 1)?));
         }
         let array: ArrayRef = Arc::new(StringArray::from(out));
         Ok(ColumnarValue::Array(array))
@@ -62,7 +62,7 @@ impl ScalarUDFImpl for Format {
 }
 
 /// Renders one row's format string with its arguments (`value(1)` is the first).
-fn render<'a>(format: &str, _row: usize, value: &dyn Fn(usize) -> Option<&'a str>, given: usize) -> DFResult<String> {
+fn render<'a>(format: &str, value: &dyn Fn(usize) -> Option<&'a str>, given: usize) -> DFResult<String> {
     let mut out = String::with_capacity(format.len());
     let mut next = 1;
     let mut chars = format.chars();
@@ -106,8 +106,8 @@ mod tests {
     fn formats_like_postgresql() {
         let args = [Some("commons"), Some("My Table"), None];
         let value = |i: usize| args[i - 1];
-        assert_eq!(render("%I.%I", 0, &value, 3).unwrap(), "commons.\"My Table\"");
-        assert_eq!(render("%s|%L|%L %%", 0, &|i| [Some("a"), Some("it's"), None][i - 1], 3).unwrap(), "a|'it''s'|NULL %");
-        assert!(render("%s %s", 0, &|_| Some("x"), 1).is_err());
+        assert_eq!(render("%I.%I", &value, 3).unwrap(), "commons.\"My Table\"");
+        assert_eq!(render("%s|%L|%L %%", &|i| [Some("a"), Some("it's"), None][i - 1], 3).unwrap(), "a|'it''s'|NULL %");
+        assert!(render("%s %s", &|_| Some("x"), 1).is_err());
     }
 }

@@ -3,6 +3,7 @@
 //! keys stand for their role over REST. Each statement is checked against its role's
 //! privileges as they are when it runs, so a revoked privilege takes effect at once.
 
+pub mod scram;
 pub mod secrets;
 pub mod statements;
 
@@ -21,7 +22,12 @@ pub enum AuthError {
     NoRole(String),
     /// The role lacks a privilege.
     #[error("permission denied: role \"{role}\" may not {what}")]
-    Denied { role: String, what: &'static str },
+    Denied {
+        /// The role refused.
+        role: String,
+        /// What it may not do (and how to allow it).
+        what: &'static str,
+    },
     /// The statement is malformed or asks for something impossible.
     #[error("{0}")]
     Invalid(String),
@@ -69,8 +75,9 @@ impl Auth {
         self.store.access().role(name)?.ok_or_else(|| AuthError::NoRole(name.to_owned()))
     }
 
-    /// Whether any role can log in only with a password (then the server may listen beyond
-    /// loopback: passwordless roles are refused to other machines, see `pg::startup`).
+    /// Whether the superuser has a password. Only then may the server listen beyond loopback
+    /// (passwordless roles are refused to other machines anyway, see `pg::startup`), and
+    /// only until then are REST requests without a key from this machine taken as its.
     pub fn superuser_has_password(&self) -> Result<bool, AuthError> {
         Ok(self.role(SUPERUSER)?.scram.is_some())
     }

@@ -1,5 +1,6 @@
 //! Secrets: SCRAM-SHA-256 password secrets for roles and API keys, made from random bytes
-//! and stored only in forms that do not reveal them (a salted password, a SHA-256 hash).
+//! and stored only in forms that cannot stand in for them (StoredKey and ServerKey, a
+//! SHA-256 hash).
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
@@ -16,22 +17,25 @@ pub const ITERATIONS: u32 = 4096;
 #[error("the system's random number generator failed")]
 pub struct RandomFailed;
 
-fn random_bytes<const N: usize>() -> Result<[u8; N], RandomFailed> {
+/// `N` random bytes from the system's generator.
+pub fn random_bytes<const N: usize>() -> Result<[u8; N], RandomFailed> {
     let mut bytes = [0u8; N];
     SystemRandom::new().fill(&mut bytes).map_err(|_| RandomFailed)?;
     Ok(bytes)
 }
 
-/// The SCRAM secret of `password`, with a fresh salt.
+/// The SCRAM secret of `password`, with a fresh salt: StoredKey and ServerKey, which check a
+/// proof of the password but cannot make one.
 pub fn scram_secret(password: &str) -> Result<ScramSecret, RandomFailed> {
     let salt = random_bytes::<16>()?;
     let salted = gen_salted_password(password, &salt, ITERATIONS as usize);
-    Ok(ScramSecret { iterations: ITERATIONS, salt: STANDARD.encode(salt), salted_password: STANDARD.encode(salted) })
-}
-
-/// The salt and salted password of a stored secret, decoded; None if it is damaged.
-pub fn decode_scram(secret: &ScramSecret) -> Option<(Vec<u8>, Vec<u8>)> {
-    Some((STANDARD.decode(&secret.salt).ok()?, STANDARD.decode(&secret.salted_password).ok()?))
+    let (stored_key, server_key) = super::scram::keys_from_salted(&salted);
+    Ok(ScramSecret {
+        iterations: ITERATIONS,
+        salt: STANDARD.encode(salt),
+        stored_key: STANDARD.encode(stored_key),
+        server_key: STANDARD.encode(server_key),
+    })
 }
 
 /// A new API key: 48 random characters (URL-safe base64 of 36 bytes).
@@ -51,9 +55,7 @@ mod tests {
     #[test]
     fn secrets_differ_per_call_and_keys_hash_stably() {
         let (a, b) = (scram_secret("pw").unwrap(), scram_secret("pw").unwrap());
-        assert_ne!(a.salt, b.salt);
-        let (salt, salted) = decode_scram(&a).unwrap();
-        assert_eq!(salted, gen_salted_password("pw", &salt, ITERATIONS as usize));
+        assert_ne!((&a.salt, &a.stored_key), (&b.salt, &b.stored_key));
         let key = new_api_key().unwrap();
         assert_eq!(key.len(), 48);
         assert_eq!(key_hash(&key), key_hash(&key));

@@ -24,19 +24,60 @@ pub const WRITE_ALL: &str = "pg_write_all_data";
 #[derive(Debug, Clone, PartialEq)]
 pub enum AuthStatement {
     /// `CREATE ROLE` (or `CREATE USER`, which may log in by default).
-    CreateRole { name: String, if_not_exists: bool, options: Vec<RoleOption>, in_role: Vec<String> },
+    CreateRole {
+        /// The new role.
+        name: String,
+        /// `IF NOT EXISTS`: an existing role is no error.
+        if_not_exists: bool,
+        /// LOGIN, SUPERUSER, PASSWORD.
+        options: Vec<RoleOption>,
+        /// Predefined roles it joins (`IN ROLE pg_read_all_data`).
+        in_role: Vec<String>,
+    },
     /// `ALTER ROLE … [WITH] options`.
-    AlterRole { name: String, options: Vec<RoleOption> },
+    AlterRole {
+        /// The role changed.
+        name: String,
+        /// LOGIN, SUPERUSER, PASSWORD.
+        options: Vec<RoleOption>,
+    },
     /// `ALTER ROLE … RENAME TO …`.
-    RenameRole { name: String, to: String },
-    /// `DROP ROLE [IF EXISTS] a, b`.
-    DropRole { names: Vec<String>, if_exists: bool },
+    RenameRole {
+        /// The role's name.
+        name: String,
+        /// Its new name.
+        to: String,
+    },
+    /// `DROP ROLE [IF EXISTS] a, b` (their API keys go too).
+    DropRole {
+        /// The roles.
+        names: Vec<String>,
+        /// `IF EXISTS`: a missing role is no error.
+        if_exists: bool,
+    },
     /// `GRANT|REVOKE pg_read_all_data|pg_write_all_data TO|FROM role, …`.
-    Membership { grant: bool, privileges: Vec<String>, roles: Vec<String> },
+    Membership {
+        /// GRANT (else REVOKE).
+        grant: bool,
+        /// The predefined roles granted or revoked.
+        privileges: Vec<String>,
+        /// The roles given them or losing them.
+        roles: Vec<String>,
+    },
     /// `CREATE API KEY name [ROLE role]`.
-    CreateKey { name: String, role: Option<String> },
+    CreateKey {
+        /// The key's name.
+        name: String,
+        /// The role it acts as; the caller's when None.
+        role: Option<String>,
+    },
     /// `DROP API KEY name [ROLE role]`.
-    DropKey { name: String, role: Option<String> },
+    DropKey {
+        /// The key's name.
+        name: String,
+        /// Its role; the caller's when None.
+        role: Option<String>,
+    },
 }
 
 /// What running a statement produced.
@@ -45,7 +86,14 @@ pub enum Outcome {
     /// Done: the command tag.
     Done(&'static str),
     /// A new API key, shown once.
-    Key { name: String, role: String, key: String },
+    Key {
+        /// Its name.
+        name: String,
+        /// The role it acts as.
+        role: String,
+        /// The key itself.
+        key: String,
+    },
 }
 
 /// Parses `sql` if it is a statement about roles or keys; None when it is something else.
@@ -56,25 +104,32 @@ pub fn parse(sql: &str) -> Option<Result<AuthStatement, AuthError>> {
     let kw: Vec<&str> = upper.iter().map(String::as_str).collect();
     match kw.as_slice() {
         ["CREATE" | "DROP", "API", "KEY"] => Some(parse_key(kw[0] == "CREATE", &words[3..])),
-        ["CREATE", "ROLE" | "USER", ..] => Some(parse_create(text, kw[1] == "USER")),
-        ["ALTER" | "DROP", "ROLE" | "USER", ..] => {
-            // `ALTER USER`/`DROP USER` are `ALTER ROLE`/`DROP ROLE`.
-            let rest = &text[text.to_ascii_uppercase().find(kw[1]).unwrap_or(0) + kw[1].len()..];
-            Some(parse_sql(&format!("{} ROLE{rest}", kw[0])))
-        }
+        ["CREATE", "ROLE" | "USER", ..] => Some(parse_create(after_words(text, 2), kw[1] == "USER")),
+        // `ALTER USER`/`DROP USER` are `ALTER ROLE`/`DROP ROLE`.
+        ["ALTER" | "DROP", "ROLE" | "USER", ..] => Some(parse_sql(&format!("{} ROLE {}", kw[0], after_words(text, 2)))),
         ["GRANT" | "REVOKE", ..] => Some(parse_membership(kw[0] == "GRANT", &words[1..])),
         _ => None,
     }
+}
+
+/// `text` after its first `n` whitespace-separated words.
+fn after_words(text: &str, n: usize) -> &str {
+    let mut rest = text;
+    for _ in 0..n {
+        rest = rest.trim_start();
+        rest = &rest[rest.find(char::is_whitespace).unwrap_or(rest.len())..];
+    }
+    rest
 }
 
 fn unsupported(what: &str) -> AuthError {
     AuthError::Invalid(format!("{what} is not supported"))
 }
 
-fn parse_create(text: &str, user: bool) -> Result<AuthStatement, AuthError> {
-    // `CREATE USER` is `CREATE ROLE … LOGIN`.
-    let sql = if user { format!("CREATE ROLE{}", &text["CREATE USER".len()..]) } else { text.to_owned() };
-    let Statement::CreateRole(c) = parse_one(&sql)? else { return Err(AuthError::Invalid(format!("cannot parse: {text}"))) };
+/// `CREATE ROLE|USER` followed by `rest`; `CREATE USER` is `CREATE ROLE … LOGIN`.
+fn parse_create(rest: &str, user: bool) -> Result<AuthStatement, AuthError> {
+    let sql = format!("CREATE ROLE {rest}");
+    let Statement::CreateRole(c) = parse_one(&sql)? else { return Err(AuthError::Invalid(format!("cannot parse: {sql}"))) };
     let CreateRole { names, if_not_exists, login, password, superuser, in_role, .. } = &c;
     if c.create_db.is_some() || c.create_role.is_some() || c.replication.is_some() || c.bypassrls.is_some() {
         return Err(unsupported("CREATEDB, CREATEROLE, REPLICATION and BYPASSRLS"));
@@ -87,7 +142,7 @@ fn parse_create(text: &str, user: bool) -> Result<AuthStatement, AuthError> {
     options.extend(superuser.map(RoleOption::SuperUser));
     options.extend(password.clone().map(RoleOption::Password));
     Ok(AuthStatement::CreateRole {
-        name: name.to_string().trim_matches('"').to_owned(),
+        name: object_name(name)?,
         if_not_exists: *if_not_exists,
         options,
         in_role: in_role.iter().map(ident).collect(),
@@ -103,10 +158,9 @@ fn parse_sql(sql: &str) -> Result<AuthStatement, AuthError> {
             Ok(AuthStatement::RenameRole { name: ident(&name), to: ident(&role_name) })
         }
         Statement::AlterRole { .. } => Err(unsupported("this form of ALTER ROLE")),
-        Statement::Drop { object_type: ObjectType::Role, if_exists, names, .. } => Ok(AuthStatement::DropRole {
-            names: names.iter().map(|n| n.to_string().trim_matches('"').to_owned()).collect(),
-            if_exists,
-        }),
+        Statement::Drop { object_type: ObjectType::Role, if_exists, names, .. } => {
+            Ok(AuthStatement::DropRole { names: names.iter().map(object_name).collect::<Result<_, _>>()?, if_exists })
+        }
         _ => Err(AuthError::Invalid(format!("cannot parse: {sql}"))),
     }
 }
@@ -125,6 +179,14 @@ fn ident(id: &Ident) -> String {
         id.value.clone()
     } else {
         id.value.to_lowercase()
+    }
+}
+
+/// A role name given as an object name: one identifier.
+fn object_name(name: &datafusion::sql::sqlparser::ast::ObjectName) -> Result<String, AuthError> {
+    match name.0.as_slice() {
+        [part] => part.as_ident().map(ident).ok_or_else(|| AuthError::Invalid(format!("'{name}' is not a role name"))),
+        _ => Err(AuthError::Invalid(format!("role name '{name}' must not be qualified"))),
     }
 }
 
@@ -191,17 +253,14 @@ fn password_secret(p: &Password) -> Result<Option<cairn_storage::ScramSecret>, A
     Ok(Some(scram_secret(text)?))
 }
 
-/// Applies role options to `role`; only a superuser may change anything but the password.
-fn apply_options(role: &mut Role, options: &[RoleOption], superuser_caller: bool) -> Result<(), AuthError> {
+/// Applies role options to `role` (a non-superuser reaches here only to set its password).
+fn apply_options(role: &mut Role, options: &[RoleOption]) -> Result<(), AuthError> {
     for option in options {
         match option {
             RoleOption::Password(p) => role.scram = password_secret(p)?,
-            RoleOption::Login(b) if superuser_caller => role.login = *b,
-            RoleOption::SuperUser(b) if superuser_caller => role.superuser = *b,
+            RoleOption::Login(b) => role.login = *b,
+            RoleOption::SuperUser(b) => role.superuser = *b,
             RoleOption::Inherit(_) => {}
-            RoleOption::Login(_) | RoleOption::SuperUser(_) => {
-                return Err(AuthError::Invalid("only a superuser may change LOGIN or SUPERUSER".into()))
-            }
             other => return Err(unsupported(&other.to_string())),
         }
     }
@@ -227,7 +286,6 @@ fn check_key_name(name: &str) -> Result<(), AuthError> {
 impl Auth {
     /// Runs `statement` as role `caller`.
     pub fn run(&self, caller: &str, statement: AuthStatement) -> Result<Outcome, AuthError> {
-        let superuser = self.role(caller)?.superuser;
         let manage = |what| self.check_superuser(caller, what);
         match statement {
             AuthStatement::CreateRole { name, if_not_exists, options, in_role } => {
@@ -240,7 +298,7 @@ impl Auth {
                         return if if_not_exists { Ok(()) } else { Err(AuthError::Exists(format!("role \"{name}\""))) };
                     }
                     let mut role = Role { created_at: now_micros(), ..Role::default() };
-                    apply_options(&mut role, &options, true)?;
+                    apply_options(&mut role, &options)?;
                     for p in &in_role {
                         if p != READ_ALL && p != WRITE_ALL {
                             return Err(AuthError::NoRole(p.clone()));
@@ -260,7 +318,7 @@ impl Auth {
                 if name == SUPERUSER && options.iter().any(|o| matches!(o, RoleOption::SuperUser(false) | RoleOption::Login(false))) {
                     return Err(AuthError::Invalid(format!("role \"{SUPERUSER}\" stays a superuser that can log in")));
                 }
-                self.update(|state| apply_options(role_mut(state, &name)?, &options, superuser))?;
+                self.update(|state| apply_options(role_mut(state, &name)?, &options))?;
                 Ok(Outcome::Done("ALTER ROLE"))
             }
             AuthStatement::RenameRole { name, to } => {
@@ -272,10 +330,8 @@ impl Auth {
                     if state.roles.contains_key(&to) {
                         return Err(AuthError::Exists(format!("role \"{to}\"")));
                     }
-                    let mut role = state.roles.remove(&name).ok_or_else(|| AuthError::NoRole(name.clone()))?;
-                    // The password was salted for the old name in PostgreSQL; here it was not,
-                    // but a rename is a good moment to make the owner set it again, as PostgreSQL does.
-                    role.scram = None;
+                    // The secret does not depend on the name: the password stays.
+                    let role = state.roles.remove(&name).ok_or_else(|| AuthError::NoRole(name.clone()))?;
                     state.roles.insert(to.clone(), role);
                     state.api_keys.iter_mut().filter(|k| k.role == name).for_each(|k| k.role = to.clone());
                     Ok(())
@@ -329,10 +385,7 @@ impl Auth {
     /// only by a superuser). Returns the key, which is not kept, and its record.
     pub fn create_key(&self, caller: &str, name: &str, role: Option<&str>) -> Result<(String, ApiKey), AuthError> {
         check_key_name(name)?;
-        let role = role.unwrap_or(caller).to_owned();
-        if role != caller {
-            self.check_superuser(caller, "create API keys for other roles")?;
-        }
+        let role = self.key_owner(caller, role, "create API keys for other roles")?;
         self.role(&role)?;
         let key = new_api_key()?;
         let record = ApiKey {
@@ -355,10 +408,7 @@ impl Auth {
 
     /// Deletes API key `name` of `role` (the caller's own when None).
     pub fn drop_key(&self, caller: &str, name: &str, role: Option<&str>) -> Result<ApiKey, AuthError> {
-        let role = role.unwrap_or(caller).to_owned();
-        if role != caller {
-            self.check_superuser(caller, "drop API keys of other roles")?;
-        }
+        let role = self.key_owner(caller, role, "drop API keys of other roles")?;
         let mut dropped = None;
         self.update(|state| {
             let at = state
@@ -374,10 +424,17 @@ impl Auth {
 
     /// The API keys of `role` (the caller's own when None).
     pub fn keys(&self, caller: &str, role: Option<&str>) -> Result<Vec<ApiKey>, AuthError> {
+        let role = self.key_owner(caller, role, "list API keys of other roles")?;
+        Ok(self.store().access().snapshot()?.api_keys.into_iter().filter(|k| k.role == role).collect())
+    }
+
+    /// The role whose keys `caller` works on: `role`, else its own; another's only for a
+    /// superuser (else refused as `what`).
+    fn key_owner(&self, caller: &str, role: Option<&str>, what: &'static str) -> Result<String, AuthError> {
         let role = role.unwrap_or(caller);
         if role != caller {
-            self.check_superuser(caller, "list API keys of other roles")?;
+            self.check_superuser(caller, what)?;
         }
-        Ok(self.store().access().snapshot()?.api_keys.into_iter().filter(|k| k.role == role).collect())
+        Ok(role.to_owned())
     }
 }

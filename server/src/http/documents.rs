@@ -90,9 +90,10 @@ async fn write(
     for (i, op) in ops.into_iter().enumerate() {
         match op {
             Ok(op) => {
-                if let WriteOp::Patch { id, .. } | WriteOp::Delete { id } = &op {
-                    ids[i] = id.clone();
-                }
+                ids[i] = match &op {
+                    WriteOp::Patch { id, .. } | WriteOp::Delete { id } => id.clone(),
+                    WriteOp::Insert(doc) => id_of(doc).unwrap_or_default(),
+                };
                 valid.push(op);
                 positions.push(i);
             }

@@ -17,64 +17,109 @@ pub struct Parameter {
     value: Value,
 }
 
-/// `sql` with each `:name` (outside strings, quoted names and comments; `::` is a cast)
-/// replaced by `$n`, and the names in the order of their numbers.
-pub fn positional(sql: &str) -> (String, Vec<String>) {
+/// `sql` with each `:name` replaced by `$n`, and the names in the order of their numbers.
+/// Strings (`'…'`, `E'…'`, `$tag$…$tag$`), quoted names, comments (nested `/* */` too) and
+/// casts (`::`) are left as they are. SQL that already has `$n` parameters cannot also have
+/// named ones.
+pub fn positional(sql: &str) -> Result<(String, Vec<String>), ApiError> {
     let mut out = String::with_capacity(sql.len());
     let mut names: Vec<String> = Vec::new();
-    let mut chars = sql.char_indices().peekable();
-    while let Some((i, c)) = chars.next() {
-        match c {
-            '\'' | '"' => {
-                out.push(c);
-                for (_, d) in chars.by_ref() {
-                    out.push(d);
-                    if d == c {
-                        // A doubled quote is an escaped quote: the literal goes on.
-                        break;
-                    }
+    let mut positional = false;
+    let mut i = 0;
+    while i < sql.len() {
+        let rest = &sql[i..];
+        let skip = if rest.starts_with('\'') || rest.starts_with('"') {
+            quoted(rest, false)
+        } else if (rest.starts_with("E'") || rest.starts_with("e'")) && !ident_before(sql, i) {
+            1 + quoted(&rest[1..], true)
+        } else if rest.starts_with("--") {
+            rest.find('\n').map_or(rest.len(), |e| e + 1)
+        } else if rest.starts_with("/*") {
+            block_comment(rest)
+        } else if let Some(len) = dollar_quoted(rest) {
+            len
+        } else if rest.starts_with("::") {
+            2
+        } else if rest.starts_with('$') && rest[1..].starts_with(|c: char| c.is_ascii_digit()) {
+            positional = true;
+            1
+        } else if rest.starts_with(':') && rest[1..].starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') {
+            let len = rest[1..].find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(rest.len() - 1);
+            let name = &rest[1..1 + len];
+            let number = match names.iter().position(|n| n == name) {
+                Some(at) => at + 1,
+                None => {
+                    names.push(name.to_owned());
+                    names.len()
                 }
-            }
-            '-' if sql[i + 1..].starts_with('-') => {
-                out.push(c);
-                for (_, d) in chars.by_ref() {
-                    out.push(d);
-                    if d == '\n' {
-                        break;
-                    }
-                }
-            }
-            '/' if sql[i + 1..].starts_with('*') => {
-                let end = sql[i + 2..].find("*/").map_or(sql.len(), |e| i + 2 + e + 2);
-                out.push_str(&sql[i..end]);
-                while chars.peek().is_some_and(|(j, _)| *j < end) {
-                    chars.next();
-                }
-            }
-            ':' if sql[i + 1..].starts_with(':') => {
-                out.push_str("::");
-                chars.next();
-            }
-            ':' if sql[i + 1..].starts_with(|n: char| n.is_ascii_alphabetic() || n == '_') => {
-                let rest = &sql[i + 1..];
-                let len = rest.find(|n: char| !(n.is_ascii_alphanumeric() || n == '_')).unwrap_or(rest.len());
-                let name = &rest[..len];
-                let number = match names.iter().position(|n| n == name) {
-                    Some(at) => at + 1,
-                    None => {
-                        names.push(name.to_owned());
-                        names.len()
-                    }
-                };
-                out.push_str(&format!("${number}"));
-                while chars.peek().is_some_and(|(j, _)| *j < i + 1 + len) {
-                    chars.next();
-                }
-            }
-            c => out.push(c),
+            };
+            out.push_str(&format!("${number}"));
+            i += 1 + len;
+            continue;
+        } else {
+            rest.chars().next().map_or(1, char::len_utf8)
+        };
+        out.push_str(&rest[..skip]);
+        i += skip;
+    }
+    if positional && !names.is_empty() {
+        return Err(ApiError::invalid("use :name parameters or $n ones, not both"));
+    }
+    Ok((out, names))
+}
+
+/// Whether an identifier character comes just before byte `i` (then `E'` is not a prefix).
+fn ident_before(sql: &str, i: usize) -> bool {
+    sql[..i].chars().next_back().is_some_and(|c| c.is_alphanumeric() || c == '_')
+}
+
+/// Bytes of the quoted text `rest` starts with (its quote doubled inside is escaped; with
+/// `backslashes`, a backslash escapes the next character). To the end when unterminated.
+fn quoted(rest: &str, backslashes: bool) -> usize {
+    let quote = rest.chars().next().unwrap_or('\'');
+    let mut chars = rest.char_indices().skip(1);
+    while let Some((at, c)) = chars.next() {
+        if backslashes && c == '\\' {
+            chars.next();
+        } else if c == quote {
+            return at + 1;
         }
     }
-    (out, names)
+    rest.len()
+}
+
+/// Bytes of the (possibly nested) block comment `rest` starts with.
+fn block_comment(rest: &str) -> usize {
+    let mut depth = 0;
+    let mut at = 0;
+    while at < rest.len() {
+        if rest[at..].starts_with("/*") {
+            depth += 1;
+            at += 2;
+        } else if rest[at..].starts_with("*/") {
+            depth -= 1;
+            at += 2;
+            if depth == 0 {
+                return at;
+            }
+        } else {
+            at += rest[at..].chars().next().map_or(1, char::len_utf8);
+        }
+    }
+    rest.len()
+}
+
+/// Bytes of the dollar-quoted string `rest` starts with (`$$…$$`, `$tag$…$tag$`), if it does.
+fn dollar_quoted(rest: &str) -> Option<usize> {
+    let body = rest.strip_prefix('$')?;
+    let tag_len = body.find('$')?;
+    let tag = &body[..tag_len];
+    if !tag.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || tag.starts_with(|c: char| c.is_ascii_digit()) {
+        return None;
+    }
+    let delimiter = &rest[..tag_len + 2];
+    let close = rest[delimiter.len()..].find(delimiter).map_or(rest.len(), |e| delimiter.len() + e + delimiter.len());
+    Some(close)
 }
 
 /// The values for `names`, in order, from the request's parameters.
@@ -128,9 +173,14 @@ mod tests {
 
     #[test]
     fn names_become_positions_outside_literals_and_casts() {
-        let (sql, names) = positional("SELECT ':a', \"x:y\", b::int FROM t WHERE a = :a AND c > :c_2 -- :z\n OR d = :a /* :w */");
-        assert_eq!(sql, "SELECT ':a', \"x:y\", b::int FROM t WHERE a = $1 AND c > $2 -- :z\n OR d = $1 /* :w */");
+        let (sql, names) = positional("SELECT ':a', \"x:y\", b::int FROM t WHERE a = :a AND c > :c_2 -- :z\n OR d = :a /* :w /* :v */ */").unwrap();
+        assert_eq!(sql, "SELECT ':a', \"x:y\", b::int FROM t WHERE a = $1 AND c > $2 -- :z\n OR d = $1 /* :w /* :v */ */");
         assert_eq!(names, vec!["a", "c_2"]);
+        let (sql, names) = positional("SELECT E'it\\'s :x', $$ :y $$, $q$ :z $q$, :w, 'é:' || :w").unwrap();
+        assert_eq!(sql, "SELECT E'it\\'s :x', $$ :y $$, $q$ :z $q$, $1, 'é:' || $1");
+        assert_eq!(names, vec!["w"]);
+        assert!(positional("SELECT $1, :a").is_err());
+        assert_eq!(positional("SELECT $1").unwrap().1, Vec::<String>::new());
     }
 
     #[test]

@@ -40,13 +40,14 @@ pub struct Sql {
 pub async fn run(State(api): State<Api>, Extension(caller): Extension<Caller>, JsonBody(request): JsonBody<QueryRequest>) -> Result<Json<Value>, ApiError> {
     let started = Instant::now();
     let query_id = uuid::Uuid::new_v4().to_string();
-    let (sql, names) = positional(&request.sql.query);
+    let (sql, names) = positional(&request.sql.query)?;
     let params = values(&names, &request.sql.parameters)?;
-    let (results, column_fields) = if let Some(statement) = auth_statements::parse(&sql) {
+    let (results, total, column_fields) = if let Some(statement) = auth_statements::parse(&sql) {
         match api.auth.run(&caller.0, statement?)? {
-            Outcome::Done(tag) => (vec![json!({ "command": tag })], Vec::new()),
+            Outcome::Done(tag) => (vec![json!({ "command": tag })], 1, Vec::new()),
             Outcome::Key { name, role, key } => (
                 vec![json!({ "name": name, "role": role, "key": key })],
+                1,
                 ["name", "role", "key"].iter().map(|n| json!({ "name": n, "type": "string" })).collect(),
             ),
         }
@@ -63,8 +64,11 @@ pub async fn run(State(api): State<Api>, Extension(caller): Extension<Caller>, J
             None => running.await,
         }?;
         match output {
-            Output::Rows { schema, batches } => (results::rows(&batches, request.sql.default_row_limit)?, results::column_fields(&schema)),
-            Output::Done { tag, count } => (vec![json!({ "command": tag, "rows_affected": count })], Vec::new()),
+            Output::Rows { schema, batches } => {
+                let total: usize = batches.iter().map(|b| b.num_rows()).sum();
+                (results::rows(&batches, request.sql.default_row_limit)?, total, results::column_fields(&schema))
+            }
+            Output::Done { tag, count } => (vec![json!({ "command": tag, "rows_affected": count })], 1, Vec::new()),
         }
     };
     let elapsed = started.elapsed().as_millis() as u64;
@@ -72,7 +76,7 @@ pub async fn run(State(api): State<Api>, Extension(caller): Extension<Caller>, J
         "query_id": query_id,
         "status": "COMPLETED",
         "collections": [],
-        "results_total_doc_count": results.len(),
+        "results_total_doc_count": total,
         "results": results,
         "column_fields": column_fields,
         "stats": { "elapsed_time_ms": elapsed, "throttled_time_micros": 0 },

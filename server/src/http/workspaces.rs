@@ -73,7 +73,7 @@ pub async fn list(State(api): State<Api>, Extension(caller): Extension<Caller>) 
 /// `POST /ws`.
 pub async fn create(State(api): State<Api>, Extension(caller): Extension<Caller>, JsonBody(body): JsonBody<CreateWorkspace>) -> Reply {
     api.auth.check(&caller.0, Privilege::Write)?;
-    api.store.create_workspace(&body.name)?;
+    api.engine.create_workspace(&body.name)?;
     Ok(Json(json!({ "data": workspace_json(&api.store, &body.name)? })))
 }
 
@@ -87,7 +87,7 @@ pub async fn show(State(api): State<Api>, Extension(caller): Extension<Caller>, 
 pub async fn delete(State(api): State<Api>, Extension(caller): Extension<Caller>, Path(ws): Path<String>) -> Reply {
     api.auth.check(&caller.0, Privilege::Write)?;
     let data = workspace_json(&api.store, &ws)?;
-    api.store.drop_workspace(&ws, false)?;
+    api.engine.drop_workspace(&ws)?;
     Ok(Json(json!({ "data": data })))
 }
 
@@ -137,10 +137,8 @@ pub async fn create_collection(
         config.retention_micros = Some(secs.saturating_mul(1_000_000));
     }
     config.event_time_field = body.event_time_info.map(|e| e.field);
-    let store = api.store.clone();
-    let name = body.name.clone();
-    let ws2 = ws.clone();
-    let c: Arc<Collection> = tokio::task::spawn_blocking(move || store.create_collection(&ws2, &name, config))
+    let (engine, name, ws2) = (api.engine.clone(), body.name.clone(), ws.clone());
+    let c: Arc<Collection> = tokio::task::spawn_blocking(move || engine.create_collection(&ws2, &name, config))
         .await
         .map_err(|e| ApiError::internal(format!("creating the collection failed: {e}")))??;
     Ok(Json(json!({ "data": collection_json(&ws, &body.name, &c) })))
@@ -163,8 +161,8 @@ pub async fn drop_collection(
     let coll = api.store.collection(&ws, &c)?;
     let data = collection_json(&ws, &c, &coll);
     drop(coll);
-    let store = api.store.clone();
-    tokio::task::spawn_blocking(move || store.drop_collection(&ws, &c))
+    let engine = api.engine.clone();
+    tokio::task::spawn_blocking(move || engine.drop_collection(&ws, &c))
         .await
         .map_err(|e| ApiError::internal(format!("dropping the collection failed: {e}")))??;
     Ok(Json(json!({ "data": data })))

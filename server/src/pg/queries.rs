@@ -101,12 +101,13 @@ impl Queries {
                 }
             };
         }
-        access::check(&self.auth, &role, self.engine.privilege(sql).map_err(|e| engine_error(&e))?)?;
+        let needed = self.engine.privilege(sql).map_err(|e| engine_error(&e))?;
+        access::check(&self.auth, &role, needed)?;
         let options = Arc::new(settings::format_options(client.metadata()));
         let running = self.engine.run(&session, sql, params);
         // A write that has started finishes even if the client stops waiting: the timeout
         // would report it cancelled while it commits, so it applies to reads only.
-        let output = match settings::statement_timeout(client.metadata()).filter(|_| !writes(sql)) {
+        let output = match settings::statement_timeout(client.metadata()).filter(|_| needed != Privilege::Write) {
             Some(limit) => tokio::time::timeout(limit, running)
                 .await
                 .map_err(|_| refuse("57014", "canceling statement due to statement timeout".to_owned()))?,
@@ -245,12 +246,6 @@ impl QueryParser for Parser {
             None => Ok(Vec::new()),
         }
     }
-}
-
-/// Whether a statement writes documents (its first word says so).
-fn writes(sql: &str) -> bool {
-    let first = sql.split_whitespace().next().unwrap_or_default();
-    ["insert", "update", "delete", "copy"].iter().any(|w| first.eq_ignore_ascii_case(w))
 }
 
 /// The columns of a SHOW: text, one per name.

@@ -9,11 +9,10 @@ use std::fmt::Debug;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use datafusion_postgres::pgwire::api::auth::sasl::scram::{ScramServerAuth, ScramServerAuthWaitingForClientFinal};
+use cairn_storage::ScramSecret;
 use datafusion_postgres::pgwire::api::auth::sasl::SCRAM_SHA_256_METHOD;
 use datafusion_postgres::pgwire::api::auth::{
-    finish_authentication, protocol_negotiation, save_startup_parameters_to_metadata, Password, ServerParameterProvider,
-    StartupHandler,
+    finish_authentication, protocol_negotiation, save_startup_parameters_to_metadata, ServerParameterProvider, StartupHandler,
 };
 use datafusion_postgres::pgwire::api::{
     ClientInfo, ConnectionManager, PgWireConnectionState, PidSecretKeyGenerator, RandomPidSecretKeyGenerator,
@@ -25,7 +24,8 @@ use datafusion_postgres::pgwire::messages::{PgWireBackendMessage, PgWireFrontend
 use futures::{Sink, SinkExt};
 
 use super::settings;
-use crate::auth::{secrets, Auth};
+use crate::auth::scram::{self, Challenge};
+use crate::auth::{Auth, AuthError};
 
 /// The one database.
 pub const DATABASE: &str = "cairn";
@@ -43,10 +43,10 @@ pub struct LoggedIn(pub String);
 
 /// Where a connection's SCRAM exchange is.
 enum ScramStep {
-    /// The role's iterations and secret, waiting for the client's first message.
-    Started(u32, Password),
+    /// The role's secret, waiting for the client's first message.
+    Started(ScramSecret),
     /// The server's first message was sent; waiting for the client's proof.
-    Challenged(Box<ScramServerAuthWaitingForClientFinal>),
+    Challenged(Box<Challenge>),
 }
 
 /// A connection's SCRAM exchange, taken out of its extensions at each step.
@@ -70,10 +70,15 @@ impl Startup {
             return Err(fatal("28000", "this server requires TLS: connect with sslmode=require".to_owned()));
         }
         let user = client.metadata().get(METADATA_USER).cloned().unwrap_or_default();
+        // Another machine learns nothing of which roles exist: every refusal reads the same.
+        let local = client.socket_addr().ip().is_loopback();
+        let failed = || fatal("28P01", format!("password authentication failed for user \"{user}\""));
         let role = match self.auth.role(&user) {
             Ok(role) if role.login => role,
-            Ok(_) => return Err(fatal("28000", format!("role \"{user}\" is not permitted to log in"))),
-            Err(_) => return Err(fatal("28000", format!("role \"{user}\" does not exist"))),
+            Ok(_) if local => return Err(fatal("28000", format!("role \"{user}\" is not permitted to log in"))),
+            Err(AuthError::NoRole(_)) if local => return Err(fatal("28000", format!("role \"{user}\" does not exist"))),
+            Ok(_) | Err(AuthError::NoRole(_)) => return Err(failed()),
+            Err(e) => return Err(fatal("XX000", format!("reading roles: {e}"))),
         };
         let database = client.metadata().get(METADATA_DATABASE).cloned().unwrap_or_else(|| user.clone());
         if database != DATABASE {
@@ -81,20 +86,16 @@ impl Startup {
         }
         match role.scram {
             Some(secret) => {
-                let (salt, salted) = secrets::decode_scram(&secret)
-                    .ok_or_else(|| fatal("XX001", format!("the stored password of role \"{user}\" is damaged")))?;
-                let step = ScramStep::Started(secret.iterations, Password::new(Some(salt), salted));
+                let step = ScramStep::Started(secret);
                 client.session_extensions().insert(Scram(Mutex::new(Some(step))));
                 client.set_state(PgWireConnectionState::AuthenticationInProgress);
                 let offer = Authentication::SASL(vec![SCRAM_SHA_256_METHOD.to_owned()]);
                 client.send(PgWireBackendMessage::Authentication(offer)).await?;
                 Ok(())
             }
-            None if client.socket_addr().ip().is_loopback() => self.finish(client, user).await,
-            None => Err(fatal(
-                "28P01",
-                format!("role \"{user}\" has no password, so it may connect only from the server's own machine"),
-            )),
+            // A role without a password may connect only from the server's own machine.
+            None if local => self.finish(client, user).await,
+            None => Err(failed()),
         }
     }
 
@@ -110,24 +111,22 @@ impl Startup {
         let failed = || fatal("28P01", format!("password authentication failed for user \"{user}\""));
         let step = client.session_extensions().get::<Scram>().and_then(|s| s.0.lock().ok().and_then(|mut s| s.take()));
         let waiting = match step.ok_or_else(failed)? {
-            ScramStep::Started(iterations, password) => {
+            ScramStep::Started(secret) => {
                 let first = message.into_sasl_initial_response()?;
                 if first.auth_method != SCRAM_SHA_256_METHOD {
                     return Err(fatal("28000", format!("authentication method {} is not offered", first.auth_method)));
                 }
-                let mut scram = ScramServerAuth::new();
-                scram.set_iterations(iterations as usize);
                 let data = first.data.as_deref().ok_or_else(failed)?;
-                let (server_first, waiting) = scram.on_client_first_message(data, password).map_err(|_| failed())?;
-                client.session_extensions().insert(Scram(Mutex::new(Some(ScramStep::Challenged(Box::new(waiting))))));
-                let challenge = Authentication::SASLContinue(server_first.into());
-                client.send(PgWireBackendMessage::Authentication(challenge)).await?;
+                let (server_first, challenge) = scram::server_first(&secret, data).map_err(|e| refused(e, &failed))?;
+                client.session_extensions().insert(Scram(Mutex::new(Some(ScramStep::Challenged(Box::new(challenge))))));
+                let reply = Authentication::SASLContinue(server_first.into());
+                client.send(PgWireBackendMessage::Authentication(reply)).await?;
                 return Ok(());
             }
             ScramStep::Challenged(waiting) => waiting,
         };
         let proof = message.into_sasl_response()?;
-        let server_final = waiting.on_client_final_message(&proof.data).map_err(|_| failed())?;
+        let server_final = waiting.verify(&proof.data).map_err(|e| refused(e, &failed))?;
         client.send(PgWireBackendMessage::Authentication(Authentication::SASLFinal(server_final.into()))).await?;
         self.finish(client, user).await
     }
@@ -167,6 +166,12 @@ impl StartupHandler for Startup {
             _ => Ok(()),
         }
     }
+}
+
+/// A failed SCRAM exchange: logged with its reason, told to the client as a failed login.
+fn refused(e: scram::ScramError, failed: &dyn Fn() -> PgWireError) -> PgWireError {
+    tracing::info!(reason = %e, "password authentication failed");
+    failed()
 }
 
 /// A startup refusal: the client is told why, and the connection ends.
