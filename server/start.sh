@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian machine lacks, builds Cairn and starts it on its embedded
-# default: data in ./cairn-data, PostgreSQL wire protocol on 127.0.0.1:5433.
+# default: data in ./cairn-data, PostgreSQL wire protocol on 127.0.0.1:5433, REST API on
+# 127.0.0.1:8080.
 # Extra arguments go to `cairn serve` (see `cairn serve --help`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,6 +11,8 @@ missing=()
 command -v clang >/dev/null 2>&1 || missing+=(clang)
 dpkg -s libclang-dev >/dev/null 2>&1 || missing+=(libclang-dev)
 command -v curl >/dev/null 2>&1 || missing+=(curl ca-certificates)
+# psql, to connect as the README shows.
+command -v psql >/dev/null 2>&1 || missing+=(postgresql-client)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing ${missing[*]}"
   $sudo apt-get update -qq
@@ -21,5 +24,5 @@ if ! command -v cargo >/dev/null 2>&1; then
 fi
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/cairn-target}"
 cargo build --release -p cairn-server
-echo "connect with: psql -h 127.0.0.1 -p 5433 -U cairn cairn"
+echo "connect with: psql -h 127.0.0.1 -p 5433 -U cairn cairn (REST API: http://127.0.0.1:8080/v1/orgs/self)"
 exec "$CARGO_TARGET_DIR/release/cairn" serve "$@"

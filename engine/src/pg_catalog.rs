@@ -371,6 +371,7 @@ const AGGREGATES: &[&str] = &["count", "max", "min", "sum", "avg", "array_agg", 
 pub fn aggregate_scalar_subqueries(statement: &mut Statement) {
     let _visited = visit_expressions_mut(statement, |e| {
         subscripts_as_unnest(e);
+        no_comments(e);
         if let SqlExpr::Subquery(query) = e {
             if let SetExpr::Select(select) = query.body.as_mut() {
                 let grouped = !matches!(&select.group_by, GroupByExpr::Expressions(g, _) if g.is_empty());
@@ -406,6 +407,23 @@ fn subscripts_as_unnest(e: &mut SqlExpr) {
         .and_then(|mut p| p.parse_expr())
     {
         *e = rewritten;
+    }
+}
+
+/// `col_description(…)`, `obj_description(…)` and `shobj_description(…)` are NULL without
+/// evaluating their arguments: nothing in Cairn has a comment, and tools pass oids computed
+/// in ways DataFusion cannot plan (Metabase: `format('%I.%I', schema, table)::regclass`).
+fn no_comments(e: &mut SqlExpr) {
+    let SqlExpr::Function(f) = e else { return };
+    let name = f.name.0.last().and_then(|p| p.as_ident()).map(|i| i.value.to_ascii_lowercase());
+    if matches!(name.as_deref(), Some("col_description" | "obj_description" | "shobj_description")) {
+        *e = SqlExpr::Cast {
+            kind: datafusion::sql::sqlparser::ast::CastKind::Cast,
+            expr: Box::new(SqlExpr::value(SqlValue::Null)),
+            data_type: datafusion::sql::sqlparser::ast::DataType::Text,
+            array: false,
+            format: None,
+        };
     }
 }
 

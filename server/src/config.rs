@@ -41,7 +41,8 @@ pub struct ServeArgs {
     /// PostgreSQL connections open at once; more are refused with SQLSTATE 53300 [default: 100].
     #[arg(long, env = "CAIRN_MAX_CONNECTIONS")]
     pub max_connections: Option<usize>,
-    /// Certificate chain (PEM) for TLS on the PostgreSQL port; needs --tls-key.
+    /// Certificate chain (PEM) for TLS on the PostgreSQL port and HTTPS on the REST API; needs
+    /// --tls-key.
     #[arg(long, env = "CAIRN_TLS_CERT")]
     pub tls_cert: Option<PathBuf>,
     /// Private key (PEM) of the TLS certificate.

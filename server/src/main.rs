@@ -90,7 +90,7 @@ fn main() -> ExitCode {
 async fn serve(args: ServeArgs) -> Result<(), ServeError> {
     let args: Settings = args.settings()?;
     // Checked before anything is opened: a TLS configuration that cannot load stops the start.
-    let tls = tls::acceptor(args.tls_cert.as_deref(), args.tls_key.as_deref())?;
+    let tls = tls::acceptors(args.tls_cert.as_deref(), args.tls_key.as_deref())?;
     if args.tls_required && tls.is_none() {
         return Err(ServeError::Tls(tls::TlsError::Incomplete("--tls-cert (TLS is required)")));
     }
@@ -124,10 +124,12 @@ async fn serve(args: ServeArgs) -> Result<(), ServeError> {
     let http_addr = http_listener.local_addr().unwrap_or(args.http_listen);
     tracing::info!(data_dir = %args.data_dir.display(), "store open");
     tracing::info!("PostgreSQL wire protocol on {pg_addr}: psql -h {} -p {} -U cairn cairn", pg_addr.ip(), pg_addr.port());
-    tracing::info!("REST API on http://{http_addr}/v1/orgs/self (OpenAPI document at /openapi.json)");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!("REST API on {scheme}://{http_addr}/v1/orgs/self (OpenAPI document at /openapi.json)");
+    let (pg_tls, http_tls) = tls.map(|t| (t.pg, t.http)).unzip();
     let frontend = Arc::new(pg::Frontend::new(engine.clone(), auth.clone(), args.tls_required));
-    let pg_server = tokio::spawn(pg::serve(listener, frontend, tls, args.max_connections));
-    let http_server = tokio::spawn(http::serve(http_listener, http::router(engine, store.clone(), auth, limits)));
+    let pg_server = tokio::spawn(pg::serve(listener, frontend, pg_tls, args.max_connections));
+    let http_server = tokio::spawn(http::serve(http_listener, http::router(engine, store.clone(), auth, limits), http_tls));
     let stopped = shutdown_signal().await;
     tracing::info!("shutting down");
     pg_server.abort();

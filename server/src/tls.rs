@@ -1,6 +1,7 @@
-//! TLS for the PostgreSQL wire protocol: the certificate chain and private key (PEM files)
-//! named in the configuration, loaded once at startup. A configuration that names them but
-//! cannot be loaded stops the server from starting; it never falls back to plaintext.
+//! TLS for the PostgreSQL wire protocol and the REST API: the certificate chain and private
+//! key (PEM files) named in the configuration, loaded once at startup. A configuration that
+//! names them but cannot be loaded stops the server from starting; it never falls back to
+//! plaintext.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -24,8 +25,16 @@ pub enum TlsError {
     Config(String),
 }
 
-/// The acceptor for `cert` and `key`; None when neither is given.
-pub fn acceptor(cert: Option<&Path>, key: Option<&Path>) -> Result<Option<TlsAcceptor>, TlsError> {
+/// The acceptors for `cert` and `key`, one for each port; None when neither is given.
+pub struct Acceptors {
+    /// For the PostgreSQL wire protocol.
+    pub pg: TlsAcceptor,
+    /// For the REST API (HTTP/1.1).
+    pub http: TlsAcceptor,
+}
+
+/// The acceptors for `cert` and `key`; None when neither is given.
+pub fn acceptors(cert: Option<&Path>, key: Option<&Path>) -> Result<Option<Acceptors>, TlsError> {
     let (cert, key) = match (cert, key) {
         (None, None) => return Ok(None),
         (Some(_), None) => return Err(TlsError::Incomplete("--tls-key")),
@@ -47,7 +56,9 @@ pub fn acceptor(cert: Option<&Path>, key: Option<&Path>) -> Result<Option<TlsAcc
         .with_no_client_auth()
         .with_single_cert(chain, private)
         .map_err(|e| TlsError::Config(e.to_string()))?;
+    let mut http = config.clone();
+    http.alpn_protocols = vec![b"http/1.1".to_vec()];
     // PostgreSQL 17 clients may start TLS directly (`sslnegotiation=direct`), naming this protocol.
     config.alpn_protocols = vec![b"postgresql".to_vec()];
-    Ok(Some(TlsAcceptor::from(Arc::new(config))))
+    Ok(Some(Acceptors { pg: TlsAcceptor::from(Arc::new(config)), http: TlsAcceptor::from(Arc::new(http)) }))
 }

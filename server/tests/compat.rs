@@ -106,11 +106,7 @@ async fn replay_checks(server: &Server) -> Vec<Outcome> {
 
 /// Checks known to fail, with why: the table shows them, and the test fails if one of them
 /// starts passing (so the list stays true) or another one fails.
-const KNOWN_FAILURES: &[(&str, &str, &str)] = &[(
-    "Metabase (replayed)",
-    "describe-fields-sql for schema commons",
-    "casts a computed name to regclass inside col_description(); that needs a correlated pg_class lookup DataFusion cannot plan",
-)];
+const KNOWN_FAILURES: &[(&str, &str, &str)] = &[];
 
 fn known_failure(o: &Outcome) -> Option<&'static str> {
     KNOWN_FAILURES.iter().find(|(c, k, _)| *c == o.client && *k == o.check).map(|(_, _, why)| *why)

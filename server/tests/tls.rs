@@ -1,6 +1,7 @@
-//! TLS on the PostgreSQL port: with a certificate and key configured, `sslmode=require`
-//! clients connect over TLS; a TLS configuration that cannot be loaded stops the server from
-//! starting instead of serving plaintext. Certificates are made with the openssl command.
+//! TLS on the PostgreSQL port and the REST API: with a certificate and key configured,
+//! `sslmode=require` clients connect over TLS and the REST API is HTTPS; a TLS configuration
+//! that cannot be loaded stops the server from starting instead of serving plaintext.
+//! Certificates are made with the openssl command.
 
 mod common;
 
@@ -13,7 +14,8 @@ use common::Server;
 fn self_signed(dir: &Path) -> (String, String) {
     let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
     let made = Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost", "-keyout"])
+        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost"])
+        .args(["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout"])
         .arg(&key)
         .arg("-out")
         .arg(&cert)
@@ -54,6 +56,23 @@ async fn with_tls_required_plaintext_is_refused() {
     assert_eq!(common::code(plain), Some("28000".into()));
     let (ok, err) = psql_select(&server, "require");
     assert!(ok, "TLS connection failed: {err}");
+}
+
+#[test]
+fn the_rest_api_is_https_with_the_same_certificate() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (cert, key) = self_signed(dir.path());
+    let server = Server::start_with(&["--tls-cert", &cert, "--tls-key", &key]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", server.http_port)).is_err() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let curl = |url: String| Command::new("curl").args(["-sS", "--cacert", &cert, "-w", "\n%{http_code}", &url]).output().expect("curl");
+    let secure = curl(format!("https://localhost:{}/v1/orgs/self/ws", server.http_port));
+    let text = String::from_utf8_lossy(&secure.stdout);
+    assert!(text.ends_with("200") && text.contains("commons"), "{text} {}", String::from_utf8_lossy(&secure.stderr));
+    let plain = curl(format!("http://127.0.0.1:{}/v1/orgs/self/ws", server.http_port));
+    assert!(!String::from_utf8_lossy(&plain.stdout).ends_with("200"), "plain HTTP is not served beside HTTPS");
 }
 
 #[test]

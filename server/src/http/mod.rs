@@ -21,7 +21,10 @@ use axum::http::{header, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::Router;
+use axum::{Extension, Router};
+use datafusion_postgres::pgwire::tokio::TlsAcceptor;
+use hyper_util::rt::TokioIo;
+use hyper_util::service::TowerToHyperService;
 use cairn_engine::Engine;
 use cairn_storage::Store;
 use tokio::net::TcpListener;
@@ -79,13 +82,42 @@ pub fn router(engine: Arc<Engine>, store: Arc<Store>, auth: Auth, limits: Limits
         .with_state(api)
 }
 
-/// Serves `router` on `listener` until the task is dropped.
-pub async fn serve(listener: TcpListener, router: Router) {
-    let service = router.into_make_service_with_connect_info::<SocketAddr>();
-    if let Err(e) = axum::serve(listener, service).await {
-        tracing::error!(error = %e, "the HTTP server stopped");
+/// Serves `router` on `listener` until the task is dropped: HTTPS when `tls` is given, else
+/// plain HTTP.
+pub async fn serve(listener: TcpListener, router: Router, tls: Option<TlsAcceptor>) {
+    let Some(tls) = tls else {
+        let service = router.into_make_service_with_connect_info::<SocketAddr>();
+        if let Err(e) = axum::serve(listener, service).await {
+            tracing::error!(error = %e, "the HTTP server stopped");
+        }
+        return;
+    };
+    loop {
+        let (socket, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                tracing::warn!(error = %e, "accepting an HTTPS connection failed");
+                continue;
+            }
+        };
+        let (tls, router) = (tls.clone(), router.clone());
+        tokio::spawn(async move {
+            // A client that never finishes its handshake does not hold the task forever.
+            let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, tls.accept(socket)).await {
+                Ok(Ok(stream)) => stream,
+                Ok(Err(e)) => return tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+                Err(_) => return tracing::debug!(%peer, "TLS handshake timed out"),
+            };
+            let service = TowerToHyperService::new(router.layer(Extension(ConnectInfo(peer))));
+            if let Err(e) = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await {
+                tracing::debug!(%peer, error = %e, "HTTPS connection ended with an error");
+            }
+        });
     }
 }
+
+/// Longest a TLS handshake may take.
+const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 async fn openapi() -> Response {
     ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
