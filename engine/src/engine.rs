@@ -254,7 +254,7 @@ impl Engine {
             if let Ok(mut rewritten) = self.compat.parse(&sql) {
                 if rewritten.len() == 1 {
                     let mut rewritten = rewritten.remove(0);
-                    crate::pg_catalog::aggregate_scalar_subqueries(&mut rewritten);
+                    crate::pg_catalog::adapt_catalog_query(&mut rewritten);
                     return Ok(DFStatement::Statement(Box::new(rewritten)));
                 }
             }

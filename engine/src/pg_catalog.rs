@@ -153,8 +153,7 @@ impl SchemaProvider for PgCatalog {
         if !name.eq_ignore_ascii_case("pg_attribute") {
             return Ok(Some(table));
         }
-        let columns = table.schema().fields().iter().map(|f| col(f.name().as_str())).collect::<Vec<_>>();
-        let columns = columns
+        let columns = all_columns(&table)
             .into_iter()
             .map(|c| match &c {
                 Expr::Column(column) if column.name == "atttypid" => {
@@ -163,8 +162,7 @@ impl SchemaProvider for PgCatalog {
                 _ => Ok(c),
             })
             .collect::<DFResult<Vec<_>>>()?;
-        let plan = LogicalPlanBuilder::scan(name, provider_as_source(table), None)?.project(columns)?.build()?;
-        Ok(Some(Arc::new(ViewTable::new(plan, None))))
+        Ok(Some(view(name, table, columns)?))
     }
 
     fn table_exist(&self, name: &str) -> bool {
@@ -183,10 +181,20 @@ const ARRAY_COLUMNS: &[(&str, &[&str])] = &[
 /// `pg_class` with PostgreSQL's `reloptions` (storage options, `text[]`): NULL, as no
 /// collection has any.
 fn with_reloptions(table: Arc<dyn TableProvider>) -> DFResult<Arc<dyn TableProvider>> {
-    let mut columns: Vec<Expr> = table.schema().fields().iter().map(|f| col(f.name().as_str())).collect();
+    let mut columns = all_columns(&table);
     let text_list = DataType::List(Arc::new(Field::new("item", DataType::Utf8, true)));
     columns.push(lit(ScalarValue::try_from(&text_list)?).alias("reloptions"));
-    let plan = LogicalPlanBuilder::scan("pg_class", provider_as_source(table), None)?.project(columns)?.build()?;
+    view("pg_class", table, columns)
+}
+
+/// Every column of `table`, as expressions to project.
+fn all_columns(table: &Arc<dyn TableProvider>) -> Vec<Expr> {
+    table.schema().fields().iter().map(|f| col(f.name().as_str())).collect()
+}
+
+/// A view of `table` (named `name`) projecting `columns`.
+fn view(name: &str, table: Arc<dyn TableProvider>, columns: Vec<Expr>) -> DFResult<Arc<dyn TableProvider>> {
+    let plan = LogicalPlanBuilder::scan(name, provider_as_source(table), None)?.project(columns)?.build()?;
     Ok(Arc::new(ViewTable::new(plan, None)))
 }
 
@@ -364,40 +372,52 @@ impl FunctionRewrite for LikeEscape {
 /// Aggregates for the check below: a subquery projecting one of these already yields one row.
 const AGGREGATES: &[&str] = &["count", "max", "min", "sum", "avg", "array_agg", "string_agg", "bool_and", "bool_or", "every"];
 
-/// Makes each correlated scalar subquery of a catalog query an aggregate (`(SELECT x …)`
-/// becomes `(SELECT max(x) …)`): PostgreSQL runs such a subquery as long as it returns at most
-/// one row, which catalog lookups by oid do, while DataFusion requires the aggregate. Tools'
-/// column-reflection queries (SQLAlchemy's, among others) are written this way.
-pub fn aggregate_scalar_subqueries(statement: &mut Statement) {
+/// Adapts a catalog query, written for PostgreSQL, to what DataFusion plans: correlated
+/// scalar subqueries become aggregates, `generate_subscripts` an `unnest`, and comment lookups
+/// NULL (see each rewrite).
+pub fn adapt_catalog_query(statement: &mut Statement) {
     let _visited = visit_expressions_mut(statement, |e| {
         subscripts_as_unnest(e);
         no_comments(e);
-        if let SqlExpr::Subquery(query) = e {
-            if let SetExpr::Select(select) = query.body.as_mut() {
-                let grouped = !matches!(&select.group_by, GroupByExpr::Expressions(g, _) if g.is_empty());
-                if let ([SelectItem::UnnamedExpr(x) | SelectItem::ExprWithAlias { expr: x, .. }], false, None) =
-                    (select.projection.as_mut_slice(), grouped, &query.limit_clause)
-                {
-                    if !is_aggregate(x) {
-                        let inner = std::mem::replace(x, SqlExpr::value(SqlValue::Null));
-                        *x = function_call("max", inner);
-                    }
-                }
-            }
-        }
+        aggregate_scalar_subquery(e);
         ControlFlow::<()>::Continue(())
     });
+}
+
+/// Makes a correlated scalar subquery an aggregate (`(SELECT x …)` becomes
+/// `(SELECT max(x) …)`): PostgreSQL runs such a subquery as long as it returns at most one
+/// row, which catalog lookups by oid do, while DataFusion requires the aggregate. Tools'
+/// column-reflection queries (SQLAlchemy's, among others) are written this way.
+fn aggregate_scalar_subquery(e: &mut SqlExpr) {
+    let SqlExpr::Subquery(query) = e else { return };
+    let SetExpr::Select(select) = query.body.as_mut() else { return };
+    let grouped = !matches!(&select.group_by, GroupByExpr::Expressions(g, _) if g.is_empty());
+    if let ([SelectItem::UnnamedExpr(x) | SelectItem::ExprWithAlias { expr: x, .. }], false, None) =
+        (select.projection.as_mut_slice(), grouped, &query.limit_clause)
+    {
+        if !function_named(x, AGGREGATES) {
+            let inner = std::mem::replace(x, SqlExpr::value(SqlValue::Null));
+            *x = function_call("max", inner);
+        }
+    }
+}
+
+/// Whether `e` calls a function with one of `names` (lower case), qualified or not.
+fn function_named(e: &SqlExpr, names: &[&str]) -> bool {
+    matches!(e, SqlExpr::Function(f) if f.name.0.last().and_then(|p| p.as_ident()).is_some_and(|i| names.contains(&i.value.to_ascii_lowercase().as_str())))
 }
 
 /// `generate_subscripts(a, 1)`, a set-returning function DataFusion lacks, becomes
 /// `unnest(generate_series(1, cardinality(a)))`: the same subscripts, beside `unnest(a)` in a
 /// select list (SQLAlchemy's constraint and index queries pair them).
 fn subscripts_as_unnest(e: &mut SqlExpr) {
+    if !function_named(e, &["generate_subscripts"]) {
+        return;
+    }
     let SqlExpr::Function(f) = e else { return };
-    let named = f.name.0.last().and_then(|p| p.as_ident()).is_some_and(|i| i.value.eq_ignore_ascii_case("generate_subscripts"));
     let datafusion::sql::sqlparser::ast::FunctionArguments::List(list) = &f.args else { return };
     let Some(datafusion::sql::sqlparser::ast::FunctionArg::Unnamed(datafusion::sql::sqlparser::ast::FunctionArgExpr::Expr(array))) =
-        list.args.first().filter(|_| named)
+        list.args.first()
     else {
         return;
     };
@@ -414,9 +434,7 @@ fn subscripts_as_unnest(e: &mut SqlExpr) {
 /// evaluating their arguments: nothing in Cairn has a comment, and tools pass oids computed
 /// in ways DataFusion cannot plan (Metabase: `format('%I.%I', schema, table)::regclass`).
 fn no_comments(e: &mut SqlExpr) {
-    let SqlExpr::Function(f) = e else { return };
-    let name = f.name.0.last().and_then(|p| p.as_ident()).map(|i| i.value.to_ascii_lowercase());
-    if matches!(name.as_deref(), Some("col_description" | "obj_description" | "shobj_description")) {
+    if function_named(e, &["col_description", "obj_description", "shobj_description"]) {
         *e = SqlExpr::Cast {
             kind: datafusion::sql::sqlparser::ast::CastKind::Cast,
             expr: Box::new(SqlExpr::value(SqlValue::Null)),
@@ -425,10 +443,6 @@ fn no_comments(e: &mut SqlExpr) {
             format: None,
         };
     }
-}
-
-fn is_aggregate(e: &SqlExpr) -> bool {
-    matches!(e, SqlExpr::Function(f) if f.name.0.last().and_then(|p| p.as_ident()).is_some_and(|i| AGGREGATES.contains(&i.value.to_ascii_lowercase().as_str())))
 }
 
 /// PostgreSQL's built-in types by name (and their SQL spellings), with their oids.
