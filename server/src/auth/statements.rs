@@ -80,6 +80,9 @@ pub enum AuthStatement {
     },
 }
 
+/// The columns a new API key is shown in, over SQL and REST alike.
+pub const KEY_COLUMNS: [&str; 3] = ["name", "role", "key"];
+
 /// What running a statement produced.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {

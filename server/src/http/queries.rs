@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use super::body::JsonBody;
 use super::params::{positional, values, Parameter};
 use super::{results, Api, ApiError, Caller};
-use crate::auth::statements::{self as auth_statements, Outcome};
+use crate::auth::statements::{self as auth_statements, Outcome, KEY_COLUMNS};
 
 /// The request body.
 #[derive(Deserialize)]
@@ -48,7 +48,7 @@ pub async fn run(State(api): State<Api>, Extension(caller): Extension<Caller>, J
             Outcome::Key { name, role, key } => (
                 vec![json!({ "name": name, "role": role, "key": key })],
                 1,
-                ["name", "role", "key"].iter().map(|n| json!({ "name": n, "type": "string" })).collect(),
+                KEY_COLUMNS.iter().map(|n| json!({ "name": n, "type": "string" })).collect(),
             ),
         }
     } else {

@@ -5,11 +5,11 @@
 use std::error::Error;
 use std::sync::Arc;
 
-use arrow_schema::{Field, Schema};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use bytes::{BufMut, BytesMut};
 use cairn_engine::variant::JSON_COLUMN;
 use cairn_engine::{EngineError, Output};
-use datafusion::arrow::array::{Array, AsArray, RecordBatch};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray};
 use datafusion_postgres::arrow_pg::datatypes::arrow_schema_to_pg_fields;
 use datafusion_postgres::arrow_pg::encoder::{encode_value, Encoder};
 use datafusion_postgres::pgwire::api::portal::Format;
@@ -47,6 +47,19 @@ pub fn check_formats(format: &Format, width: usize) -> PgWireResult<()> {
         }
         _ => Ok(()),
     }
+}
+
+/// Columns of text, one per name.
+pub fn text_schema(names: &[&str]) -> SchemaRef {
+    Arc::new(Schema::new(names.iter().map(|n| Field::new(*n, DataType::Utf8, false)).collect::<Vec<_>>()))
+}
+
+/// A result set of text columns, `columns[i]` holding the values of `names[i]`, in `format`.
+pub fn text_rows(names: &[&str], columns: Vec<Vec<String>>, format: &Format) -> PgWireResult<Response> {
+    let schema = text_schema(names);
+    let arrays = columns.into_iter().map(|c| Arc::new(StringArray::from(c)) as ArrayRef).collect();
+    let batch = RecordBatch::try_new(schema.clone(), arrays).map_err(|e| refuse("XX000", e.to_string()))?;
+    response(Output::Rows { schema, batches: vec![batch] }, format, Arc::new(FormatOptions::default()))
 }
 
 /// The wire response for an engine result, in `format`.
@@ -136,7 +149,7 @@ pub fn engine_error(e: &EngineError) -> PgWireError {
 }
 
 /// An error a client caused, with its SQLSTATE.
-pub fn user_error(code: &str, message: String) -> ErrorInfo {
+fn user_error(code: &str, message: String) -> ErrorInfo {
     ErrorInfo::new("ERROR".to_owned(), code.to_owned(), message)
 }
 

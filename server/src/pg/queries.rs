@@ -7,7 +7,7 @@
 use std::fmt::Debug;
 use std::sync::Arc;
 
-use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use arrow_schema::SchemaRef;
 use async_trait::async_trait;
 use cairn_engine::sql_text::split_statements;
 use cairn_engine::{Description, Engine, Output};
@@ -28,7 +28,7 @@ use futures::{Sink, SinkExt};
 use super::access;
 use super::bulk;
 use super::copy::{self, Copy};
-use super::encode::{self, engine_error, refuse, user_error};
+use super::encode::{self, engine_error, refuse};
 use super::params;
 use super::settings::{self, Command};
 use crate::auth::{statements as auth_statements, Auth};
@@ -218,9 +218,9 @@ impl QueryParser for Parser {
             let command = command.map_err(|(code, message)| refuse(code, message))?;
             let description = match &command {
                 Command::Show(name) => {
-                    Description { params: Vec::new(), columns: Some(show_schema(&[name.to_ascii_lowercase().as_str()])) }
+                    Description { params: Vec::new(), columns: Some(encode::text_schema(&[name.to_ascii_lowercase().as_str()])) }
                 }
-                Command::ShowAll => Description { params: Vec::new(), columns: Some(show_schema(&["name", "setting"])) },
+                Command::ShowAll => Description { params: Vec::new(), columns: Some(encode::text_schema(&["name", "setting"])) },
                 _ => Description::default(),
             };
             return Ok(Some(Prepared { sql, command: Some(command), description }));
@@ -248,11 +248,6 @@ impl QueryParser for Parser {
     }
 }
 
-/// The columns of a SHOW: text, one per name.
-fn show_schema(names: &[&str]) -> Arc<Schema> {
-    Arc::new(Schema::new(names.iter().map(|n| Field::new(*n, DataType::Utf8, false)).collect::<Vec<_>>()))
-}
-
 /// Carries out a session command for `client`.
 async fn apply<C>(client: &mut C, command: Command) -> PgWireResult<Response>
 where
@@ -260,7 +255,6 @@ where
     C::Error: Debug,
     PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
 {
-    let options = Arc::new(FormatOptions::default());
     Ok(match command {
         Command::Set { name, value } => {
             let (name, reported) = settings::set(client.metadata_mut(), &name, value).map_err(|(c, m)| refuse(c, m))?;
@@ -276,30 +270,16 @@ where
         Command::Show(name) => {
             let value = settings::value(client.metadata(), &name)
                 .ok_or_else(|| refuse("42704", format!("unrecognized configuration parameter \"{name}\"")))?;
-            let schema = show_schema(&[name.to_ascii_lowercase().as_str()]);
-            let batch = text_batch(&schema, vec![vec![value]])?;
-            encode::response(Output::Rows { schema, batches: vec![batch] }, &Format::UnifiedText, options)?
+            encode::text_rows(&[name.to_ascii_lowercase().as_str()], vec![vec![value]], &Format::UnifiedText)?
         }
         Command::ShowAll => {
             let (names, values): (Vec<String>, Vec<String>) =
                 settings::all(client.metadata()).into_iter().map(|(n, v)| (n.to_owned(), v)).unzip();
-            let schema = show_schema(&["name", "setting"]);
-            let batch = text_batch(&schema, vec![names, values])?;
-            encode::response(Output::Rows { schema, batches: vec![batch] }, &Format::UnifiedText, options)?
+            encode::text_rows(&["name", "setting"], vec![names, values], &Format::UnifiedText)?
         }
         Command::Begin => Response::TransactionStart(Tag::new("BEGIN")),
         Command::Commit => Response::TransactionEnd(Tag::new("COMMIT")),
         Command::Rollback => Response::TransactionEnd(Tag::new("ROLLBACK")),
         Command::Accept(tag) => Response::Execution(Tag::new(tag)),
     })
-}
-
-/// A batch of text columns.
-fn text_batch(schema: &Arc<Schema>, columns: Vec<Vec<String>>) -> PgWireResult<datafusion::arrow::array::RecordBatch> {
-    let arrays = columns
-        .into_iter()
-        .map(|c| Arc::new(datafusion::arrow::array::StringArray::from(c)) as datafusion::arrow::array::ArrayRef)
-        .collect();
-    datafusion::arrow::array::RecordBatch::try_new(schema.clone(), arrays)
-        .map_err(|e| PgWireError::UserError(Box::new(user_error("XX000", e.to_string()))))
 }
