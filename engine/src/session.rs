@@ -29,6 +29,6 @@ pub struct Description {
 #[derive(Clone, Copy)]
 pub(crate) struct Call<'a> {
     pub session: &'a Session,
-    pub hint: Option<crate::access::Hint>,
+    pub hint: Option<crate::sql::Hint>,
     pub params: &'a [ScalarValue],
 }

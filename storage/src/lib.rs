@@ -10,7 +10,7 @@
 //! each its own RocksDB instance. This crate knows nothing of SQL: it offers the engine
 //! snapshot-consistent Arrow scans, index lookups, point reads and statistics.
 
-pub mod access;
+pub mod roles;
 pub mod collection;
 pub mod document;
 pub mod error;
@@ -22,7 +22,7 @@ pub mod store;
 pub mod synth;
 pub mod value;
 
-pub use access::{Access, AccessState, ApiKey, Role, ScramSecret};
+pub use roles::{Access, AccessState, ApiKey, Role, ScramSecret, SUPERUSER};
 pub use collection::{Collection, CollectionConfig, CollectionStats, FamilySize, WriteOp};
 pub use error::{Result, StorageError};
 pub use patch::PatchOp;

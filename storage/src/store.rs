@@ -9,7 +9,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
-use crate::access::Access;
+use crate::roles::Access;
 use crate::collection::{Collection, CollectionConfig};
 use crate::error::{Result, StorageError};
 use crate::shard::{poisoned, SharedResources};

@@ -4,7 +4,7 @@
 
 use std::cmp::Ordering;
 
-use cairn_storage::{Value, ValueType};
+use cairn_storage::Value;
 
 /// A comparison operator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -33,18 +33,6 @@ impl CmpOp {
             CmpOp::LtEq => "cairn_le",
             CmpOp::Gt => "cairn_gt",
             CmpOp::GtEq => "cairn_ge",
-        }
-    }
-
-    /// The operator's SQL spelling.
-    pub fn symbol(self) -> &'static str {
-        match self {
-            CmpOp::Eq => "=",
-            CmpOp::NotEq => "<>",
-            CmpOp::Lt => "<",
-            CmpOp::LtEq => "<=",
-            CmpOp::Gt => ">",
-            CmpOp::GtEq => ">=",
         }
     }
 }
@@ -167,11 +155,6 @@ pub fn number(v: &Value) -> Option<f64> {
         Value::Float(f) => Some(*f),
         _ => None,
     }
-}
-
-/// Whether every value of a smart-schema type list is a number.
-pub fn all_numeric(types: &[ValueType]) -> bool {
-    types.iter().all(|t| matches!(t, ValueType::Int | ValueType::Float))
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use cairn_engine::Privilege;
 use cairn_storage::{Role, Store, StorageError};
 
-pub use cairn_storage::access::SUPERUSER;
+pub use cairn_storage::SUPERUSER;
 
 /// Why a request or statement was refused.
 #[derive(Debug, thiserror::Error)]

@@ -4,7 +4,7 @@
 //! `DROP API KEY name [ROLE role]`. Keys are also made over REST (see `http`); both go through
 //! [`Auth::create_key`] and [`Auth::drop_key`].
 
-use cairn_storage::access::{AccessState, ApiKey, Role, SUPERUSER};
+use cairn_storage::{AccessState, ApiKey, Role, SUPERUSER};
 use cairn_storage::document::now_micros;
 use datafusion::sql::sqlparser::ast::{
     AlterRoleOperation, CreateRole, Expr, Ident, ObjectType, Password, RoleOption, Statement, Value,

@@ -3,7 +3,7 @@
 //! other values (dates, times, decimals) take their text form.
 
 use arrow_schema::{DataType, Schema};
-use cairn_engine::variant::JSON_COLUMN;
+use cairn_engine::JSON_COLUMN;
 use datafusion::arrow::array::{Array, RecordBatch};
 use datafusion::common::ScalarValue;
 use serde_json::{Map, Value};

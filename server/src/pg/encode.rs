@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use bytes::{BufMut, BytesMut};
-use cairn_engine::variant::JSON_COLUMN;
+use cairn_engine::JSON_COLUMN;
 use cairn_engine::{EngineError, Output};
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray};
 use datafusion_postgres::arrow_pg::datatypes::arrow_schema_to_pg_fields;

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use cairn_engine::variant;
+use cairn_engine::variant_scalar;
 use cairn_storage::Value;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::ScalarValue;
@@ -62,5 +62,5 @@ fn json(bytes: Option<&Bytes>, binary_jsonb: bool, i: usize) -> PgWireResult<Sca
     };
     let text = std::str::from_utf8(text).map_err(|e| refuse("22021", format!("parameter ${}: {e}", i + 1)))?;
     let value = Value::from_json_str(text).map_err(|e| refuse("22P02", format!("parameter ${}: invalid JSON: {e}", i + 1)))?;
-    Ok(ScalarValue::LargeBinary(Some(variant::encode(&value))))
+    Ok(variant_scalar(&value))
 }

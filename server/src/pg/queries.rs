@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use arrow_schema::SchemaRef;
 use async_trait::async_trait;
-use cairn_engine::sql_text::split_statements;
+use cairn_engine::split_statements;
 use cairn_engine::{Description, Engine, Output};
 use datafusion::common::ScalarValue;
 use datafusion_postgres::arrow_pg::datatypes::into_pg_type;

@@ -44,7 +44,7 @@ const fn known(name: &'static str, default: &'static str, writable: bool, report
     Known { name, default, writable, reported }
 }
 
-use cairn_engine::pg_catalog::SERVER_VERSION;
+use cairn_engine::SERVER_VERSION;
 use datafusion_postgres::pgwire::types::format::FormatOptions;
 
 /// The settings Cairn knows.

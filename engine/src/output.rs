@@ -1,0 +1,13 @@
+//! What running a statement gives back.
+
+use arrow_array::RecordBatch;
+use arrow_schema::SchemaRef;
+
+/// The result of one statement.
+#[derive(Debug)]
+pub enum Output {
+    /// A result set.
+    Rows { schema: SchemaRef, batches: Vec<RecordBatch> },
+    /// A statement without a result set: its command tag and the number of rows it affected.
+    Done { tag: &'static str, count: u64 },
+}

@@ -1,0 +1,187 @@
+//! Which filters the converged index answers: a filter on a collection's column (or nested
+//! path column) that is an equality, IN, range, prefix LIKE, IS NULL / IS UNDEFINED test, or a
+//! conjunction or disjunction of these, becomes a storage [`IndexPredicate`]. Everything else
+//! stays with DataFusion.
+
+use std::ops::Bound;
+
+use cairn_storage::{IndexPredicate, Value, ValueType};
+use datafusion::common::ScalarValue;
+use datafusion::logical_expr::expr::{Between, BinaryExpr, InList, Like, ScalarFunction};
+use datafusion::logical_expr::{Expr, Operator};
+
+use crate::functions::semantics::CmpOp;
+use crate::functions::{kind_of, Kind};
+use crate::types::collection_schema::{ColumnKind, SqlColumn};
+use crate::types::variant;
+
+/// The index predicate equivalent to `filter` over a table with these columns, if the
+/// indexes can answer it. A conjunction keeps the parts the index answers (the rest is
+/// checked by DataFusion, which re-applies every filter).
+pub fn to_predicate(filter: &Expr, columns: &[SqlColumn]) -> Option<IndexPredicate> {
+    let column = |e: &Expr| -> Option<&SqlColumn> {
+        match e {
+            Expr::Column(c) => columns.iter().find(|sc| sc.name == c.name),
+            // `a = b` on variants compares equality keys (see `Kind::EqKey`).
+            Expr::ScalarFunction(ScalarFunction { func, args }) if func.name() == Kind::EqKey.name() => match args.as_slice() {
+                [Expr::Column(c)] => columns.iter().find(|sc| sc.name == c.name),
+                _ => None,
+            },
+            _ => None,
+        }
+    };
+    match filter {
+        Expr::BinaryExpr(BinaryExpr { left, op: Operator::And, right }) => {
+            conjunction([left, right].into_iter().filter_map(|e| to_predicate(e, columns)).collect())
+        }
+        Expr::BinaryExpr(BinaryExpr { left, op: Operator::Or, right }) => {
+            Some(IndexPredicate::Or(vec![to_predicate(left, columns)?, to_predicate(right, columns)?]))
+        }
+        Expr::BinaryExpr(BinaryExpr { left, op, right }) => {
+            let op = cmp_op(*op)?;
+            comparison(op, left, right, &column)
+        }
+        Expr::ScalarFunction(ScalarFunction { args, .. }) => {
+            match (kind_of(filter)?, args.as_slice()) {
+                (Kind::Cmp(op), [l, r]) => comparison(op, l, r, &column),
+                (Kind::IsUndefined, [c]) => Some(IndexPredicate::Undefined { path: column(c)?.path.clone() }),
+                (Kind::IsNull, [c]) => {
+                    let path = column(c)?.path.clone();
+                    Some(IndexPredicate::Or(vec![IndexPredicate::Null { path: path.clone() }, IndexPredicate::Undefined { path }]))
+                }
+                _ => None,
+            }
+        }
+        Expr::Not(inner) => match inner.as_ref() {
+            Expr::ScalarFunction(ScalarFunction { func, args }) if func.name() == Kind::IsUndefined.name() => {
+                Some(IndexPredicate::Defined { path: column(args.first()?)?.path.clone() })
+            }
+            _ => None,
+        },
+        // A typed column never holds JSON null: an Arrow null there is a missing value.
+        Expr::IsNull(c) if matches!(column(c)?.kind, ColumnKind::Typed(_)) => {
+            Some(IndexPredicate::Undefined { path: column(c)?.path.clone() })
+        }
+        Expr::IsNotNull(c) if matches!(column(c)?.kind, ColumnKind::Typed(_)) => {
+            Some(IndexPredicate::Defined { path: column(c)?.path.clone() })
+        }
+        Expr::InList(InList { expr, list, negated: false }) => {
+            let path = column(expr)?.path.clone();
+            let values: Option<Vec<Value>> = list.iter().map(literal).collect();
+            Some(IndexPredicate::In { path, values: values? })
+        }
+        Expr::Between(Between { expr, negated: false, low, high }) => {
+            let path = column(expr)?.path.clone();
+            Some(IndexPredicate::Range { path, lower: Bound::Included(literal(low)?), upper: Bound::Included(literal(high)?) })
+        }
+        Expr::Like(Like { negated: false, expr, pattern, escape_char: None, case_insensitive: false }) => {
+            let inner = match expr.as_ref() {
+                Expr::ScalarFunction(ScalarFunction { func, args }) if func.name() == Kind::Text.name() => args.first()?,
+                e => e,
+            };
+            let path = column(inner)?.path.clone();
+            let Some(Value::String(p)) = literal(pattern) else { return None };
+            let prefix = p.strip_suffix('%')?;
+            if prefix.contains(['%', '_', '\\']) {
+                return None;
+            }
+            Some(IndexPredicate::Prefix { path, prefix: prefix.to_owned() })
+        }
+        _ => None,
+    }
+}
+
+/// True when the index answers `filter` exactly, so the scan can apply it without DataFusion
+/// checking it again: equalities and IN lists (and disjunctions of them) of a typed string or
+/// bool column with literals of its type. Both sides agree on these for every document: a
+/// typed column reads values of other types as null, and the index matches a string or bool
+/// only to a value of that type. (Not ints: the index also matches an int to a float of
+/// equal value, which a typed int column reads as null.)
+pub fn is_exact(filter: &Expr, columns: &[SqlColumn]) -> bool {
+    let typed = |e: &Expr| -> Option<ValueType> {
+        let Expr::Column(c) = e else { return None };
+        match columns.iter().find(|sc| sc.name == c.name)?.kind {
+            ColumnKind::Typed(t @ (ValueType::String | ValueType::Bool)) => Some(t),
+            _ => None,
+        }
+    };
+    let of_type = |e: &Expr, t: ValueType| literal(e).is_some_and(|v| v.value_type() == t);
+    match filter {
+        Expr::BinaryExpr(BinaryExpr { left, op: Operator::And | Operator::Or, right }) => {
+            is_exact(left, columns) && is_exact(right, columns)
+        }
+        Expr::BinaryExpr(BinaryExpr { left, op: Operator::Eq, right }) => match (typed(left), typed(right)) {
+            (Some(t), None) => of_type(right, t),
+            (None, Some(t)) => of_type(left, t),
+            _ => false,
+        },
+        Expr::InList(InList { expr, list, negated: false }) => {
+            typed(expr).is_some_and(|t| list.iter().all(|e| of_type(e, t)))
+        }
+        _ => false,
+    }
+}
+
+/// All of `parts` (None when there are none; a single part stands alone).
+pub fn conjunction(mut parts: Vec<IndexPredicate>) -> Option<IndexPredicate> {
+    match parts.len() {
+        0 => None,
+        1 => parts.pop(),
+        _ => Some(IndexPredicate::And(parts)),
+    }
+}
+
+fn cmp_op(op: Operator) -> Option<CmpOp> {
+    Some(match op {
+        Operator::Eq => CmpOp::Eq,
+        Operator::Lt => CmpOp::Lt,
+        Operator::LtEq => CmpOp::LtEq,
+        Operator::Gt => CmpOp::Gt,
+        Operator::GtEq => CmpOp::GtEq,
+        _ => return None,
+    })
+}
+
+/// `column op literal` (either way round).
+fn comparison<'a>(
+    op: CmpOp,
+    l: &'a Expr,
+    r: &'a Expr,
+    column: &impl Fn(&Expr) -> Option<&'a SqlColumn>,
+) -> Option<IndexPredicate> {
+    let (col, value, op) = match (column(l), column(r)) {
+        (Some(c), None) => (c, literal(r)?, op),
+        (None, Some(c)) => (c, literal(l)?, flip(op)),
+        _ => return None,
+    };
+    if matches!(value, Value::Null) {
+        return None;
+    }
+    let path = col.path.clone();
+    Some(match op {
+        CmpOp::Eq => IndexPredicate::Eq { path, value },
+        CmpOp::NotEq => return None,
+        CmpOp::Lt => IndexPredicate::Range { path, lower: Bound::Unbounded, upper: Bound::Excluded(value) },
+        CmpOp::LtEq => IndexPredicate::Range { path, lower: Bound::Unbounded, upper: Bound::Included(value) },
+        CmpOp::Gt => IndexPredicate::Range { path, lower: Bound::Excluded(value), upper: Bound::Unbounded },
+        CmpOp::GtEq => IndexPredicate::Range { path, lower: Bound::Included(value), upper: Bound::Unbounded },
+    })
+}
+
+fn flip(op: CmpOp) -> CmpOp {
+    match op {
+        CmpOp::Lt => CmpOp::Gt,
+        CmpOp::LtEq => CmpOp::GtEq,
+        CmpOp::Gt => CmpOp::Lt,
+        CmpOp::GtEq => CmpOp::LtEq,
+        other => other,
+    }
+}
+
+/// The value of a literal (a variant literal keeps its type).
+fn literal(e: &Expr) -> Option<Value> {
+    match e {
+        Expr::Literal(s, _) if !matches!(s, ScalarValue::List(_)) => variant::scalar_value(s).ok().flatten(),
+        _ => None,
+    }
+}
