@@ -7,7 +7,17 @@ use arrow_schema::SchemaRef;
 #[derive(Debug)]
 pub enum Output {
     /// A result set.
-    Rows { schema: SchemaRef, batches: Vec<RecordBatch> },
+    Rows {
+        /// The columns.
+        schema: SchemaRef,
+        /// The rows.
+        batches: Vec<RecordBatch>,
+    },
     /// A statement without a result set: its command tag and the number of rows it affected.
-    Done { tag: &'static str, count: u64 },
+    Done {
+        /// PostgreSQL's command tag (`INSERT`, `CREATE TABLE`, …).
+        tag: &'static str,
+        /// Rows (documents) affected.
+        count: u64,
+    },
 }

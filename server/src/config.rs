@@ -11,7 +11,7 @@ use serde::Deserialize;
 /// settings a config file may hold (the same, but `config`).
 #[derive(clap::Args, Deserialize, Debug, Default)]
 #[serde(deny_unknown_fields)]
-pub struct ServeArgs {
+pub(crate) struct ServeArgs {
     /// TOML file with any of the settings below; flags and environment variables win over it.
     #[arg(long, env = "CAIRN_CONFIG")]
     #[serde(skip)]
@@ -55,7 +55,7 @@ pub struct ServeArgs {
 
 /// The settings `cairn serve` runs with.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Settings {
+pub(crate) struct Settings {
     pub data_dir: PathBuf,
     pub pg_listen: SocketAddr,
     pub http_listen: SocketAddr,
@@ -71,7 +71,7 @@ pub struct Settings {
 
 /// Why the config file could not be used.
 #[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
+pub(crate) enum ConfigError {
     #[error("reading the config file {path}: {source}")]
     Read { path: PathBuf, source: std::io::Error },
     #[error("in the config file {path}: {message}")]
@@ -80,7 +80,7 @@ pub enum ConfigError {
 
 impl ServeArgs {
     /// The settings: flags and environment first, then the config file, then defaults.
-    pub fn settings(self) -> Result<Settings, ConfigError> {
+    pub(crate) fn settings(self) -> Result<Settings, ConfigError> {
         let file = match &self.config {
             Some(path) => read(path)?,
             None => ServeArgs::default(),

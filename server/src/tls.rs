@@ -14,7 +14,7 @@ use datafusion_postgres::pgwire::tokio::TlsAcceptor;
 
 /// Why TLS could not be set up.
 #[derive(Debug, thiserror::Error)]
-pub enum TlsError {
+pub(crate) enum TlsError {
     #[error("TLS needs both a certificate and a private key: {0} is missing")]
     Incomplete(&'static str),
     #[error("reading the TLS certificate {path}: {message}")]
@@ -26,7 +26,7 @@ pub enum TlsError {
 }
 
 /// The acceptors for `cert` and `key`, one for each port; None when neither is given.
-pub struct Acceptors {
+pub(crate) struct Acceptors {
     /// For the PostgreSQL wire protocol.
     pub pg: TlsAcceptor,
     /// For the REST API (HTTP/1.1).
@@ -34,7 +34,7 @@ pub struct Acceptors {
 }
 
 /// The acceptors for `cert` and `key`; None when neither is given.
-pub fn acceptors(cert: Option<&Path>, key: Option<&Path>) -> Result<Option<Acceptors>, TlsError> {
+pub(crate) fn acceptors(cert: Option<&Path>, key: Option<&Path>) -> Result<Option<Acceptors>, TlsError> {
     let (cert, key) = match (cert, key) {
         (None, None) => return Ok(None),
         (Some(_), None) => return Err(TlsError::Incomplete("--tls-key")),

@@ -45,9 +45,17 @@ pub enum WriteOp {
     /// Insert a document (replacing one with the same `_id`).
     Insert(Value),
     /// Apply a JSON Patch to the document with this `_id`.
-    Patch { id: String, ops: Vec<PatchOp> },
+    Patch {
+        /// The document's `_id`.
+        id: String,
+        /// The patch's operations, applied in order.
+        ops: Vec<PatchOp>,
+    },
     /// Delete the document with this `_id`.
-    Delete { id: String },
+    Delete {
+        /// The document's `_id`.
+        id: String,
+    },
 }
 
 /// Per-collection statistics.

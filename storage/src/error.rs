@@ -7,36 +7,67 @@ use thiserror::Error;
 pub enum StorageError {
     /// Input was not valid JSON; `offset` is the byte offset where parsing failed.
     #[error("invalid JSON at byte offset {offset}: {message}")]
-    Json { offset: usize, message: String },
+    Json {
+        /// Byte offset of the failure.
+        offset: usize,
+        /// What the parser expected.
+        message: String,
+    },
     /// A document was well-formed JSON but not acceptable as a document.
     #[error("invalid document: {0}")]
     InvalidDocument(String),
     /// A JSON Patch could not be applied; the document is left unchanged.
     #[error("patch operation {index} ({op}) failed: {message}")]
-    Patch { index: usize, op: String, message: String },
+    Patch {
+        /// The failing operation's position in the patch.
+        index: usize,
+        /// Its name (`add`, `test`, …).
+        op: String,
+        /// Why it failed.
+        message: String,
+    },
     /// The named workspace or collection does not exist.
     #[error("{kind} '{name}' does not exist")]
-    NotFound { kind: &'static str, name: String },
+    NotFound {
+        /// What it names.
+        kind: &'static str,
+        /// The name (a collection's as `workspace.collection`).
+        name: String,
+    },
     /// The named workspace or collection already exists.
     #[error("{kind} '{name}' already exists")]
-    AlreadyExists { kind: &'static str, name: String },
+    AlreadyExists {
+        /// What it names.
+        kind: &'static str,
+        /// The name (a collection's as `workspace.collection`).
+        name: String,
+    },
     /// A name or setting was rejected.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
     /// Stored bytes could not be decoded: the data directory is damaged or from another version.
     #[error("corrupt data in {what}: {message}")]
-    Corrupt { what: &'static str, message: String },
+    Corrupt {
+        /// What was being read.
+        what: &'static str,
+        /// What was wrong with it.
+        message: String,
+    },
     /// RocksDB reported an error.
     #[error("rocksdb error in {context}: {source}")]
     Rocks {
+        /// What Cairn was doing.
         context: String,
+        /// RocksDB's error.
         #[source]
         source: rocksdb::Error,
     },
     /// A filesystem operation failed.
     #[error("i/o error in {context}: {source}")]
     Io {
+        /// What Cairn was doing.
         context: String,
+        /// The operating system's error.
         #[source]
         source: std::io::Error,
     },

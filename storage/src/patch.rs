@@ -8,19 +8,52 @@ use crate::value::{Object, Value};
 #[derive(Debug, Clone, PartialEq)]
 pub enum PatchOp {
     /// Insert or set a value (`-` appends to an array).
-    Add { path: String, value: Value },
+    Add {
+        /// A JSON Pointer to the target.
+        path: String,
+        /// The value.
+        value: Value,
+    },
     /// Remove the value at `path` (must exist).
-    Remove { path: String },
+    Remove {
+        /// A JSON Pointer to the target.
+        path: String,
+    },
     /// Replace the value at `path` (must exist).
-    Replace { path: String, value: Value },
+    Replace {
+        /// A JSON Pointer to the target.
+        path: String,
+        /// The value.
+        value: Value,
+    },
     /// Remove from `from` and add at `path`.
-    Move { from: String, path: String },
+    Move {
+        /// A JSON Pointer to the source.
+        from: String,
+        /// A JSON Pointer to the target.
+        path: String,
+    },
     /// Copy `from` to `path`.
-    Copy { from: String, path: String },
+    Copy {
+        /// A JSON Pointer to the source.
+        from: String,
+        /// A JSON Pointer to the target.
+        path: String,
+    },
     /// Fail unless the value at `path` equals `value`.
-    Test { path: String, value: Value },
+    Test {
+        /// A JSON Pointer to the target.
+        path: String,
+        /// The value.
+        value: Value,
+    },
     /// Add `value` (a number) to the number at `path`; a missing field starts at 0.
-    Increment { path: String, value: Value },
+    Increment {
+        /// A JSON Pointer to the target.
+        path: String,
+        /// The value.
+        value: Value,
+    },
 }
 
 impl PatchOp {

@@ -12,7 +12,7 @@ use crate::output::Output;
 use crate::error::Result;
 
 /// The smart schema of a collection as a result set (paths in text form, arrays' elements as `*`).
-pub fn describe(stats: &CollectionStats) -> Result<Output> {
+pub(crate) fn describe(stats: &CollectionStats) -> Result<Output> {
     let schema = Arc::new(Schema::new(vec![
         Field::new("field", DataType::Utf8, false),
         Field::new("type", DataType::Utf8, false),

@@ -13,7 +13,7 @@ use datafusion::datasource::ViewTable;
 use datafusion::execution::session_state::SessionState;
 
 /// The schema name.
-pub const INFORMATION_SCHEMA: &str = "information_schema";
+pub(crate) const INFORMATION_SCHEMA: &str = "information_schema";
 
 /// A collection or view's columns, PostgreSQL's `data_type` spelled from `pg_type.typname`.
 const COLUMNS: &str = "SELECT 'cairn' AS table_catalog, n.nspname AS table_schema, c.relname AS table_name, \
@@ -102,7 +102,7 @@ const ALL: &[(&str, &str)] = &[
 
 /// The schema: its views are planned, when read, in the state given by [`Self::plan_in`].
 #[derive(Default)]
-pub struct InformationSchema {
+pub(crate) struct InformationSchema {
     state: OnceLock<SessionState>,
 }
 
@@ -115,7 +115,7 @@ impl fmt::Debug for InformationSchema {
 impl InformationSchema {
     /// Plans the views in `state` (one that reads `pg_catalog`); set once, when the engine
     /// is built.
-    pub fn plan_in(&self, state: SessionState) {
+    pub(crate) fn plan_in(&self, state: SessionState) {
         // A second call would come from a second engine over the same schema: keep the first.
         let _first = self.state.set(state);
     }

@@ -16,14 +16,14 @@ use crate::error::to_df;
 use crate::scan::CollectionTable;
 
 /// Every workspace of a store, as schemas, and the system schemas.
-pub struct CairnCatalog {
+pub(crate) struct CairnCatalog {
     store: Arc<Store>,
     system: RwLock<BTreeMap<String, Arc<dyn SchemaProvider>>>,
 }
 
 impl CairnCatalog {
     /// A catalog over `store`.
-    pub fn new(store: Arc<Store>) -> CairnCatalog {
+    pub(crate) fn new(store: Arc<Store>) -> CairnCatalog {
         CairnCatalog { store, system: RwLock::default() }
     }
 }
@@ -60,7 +60,7 @@ impl CatalogProvider for CairnCatalog {
 }
 
 /// One workspace's collections, as tables.
-pub struct WorkspaceSchema {
+pub(super) struct WorkspaceSchema {
     store: Arc<Store>,
     workspace: String,
 }

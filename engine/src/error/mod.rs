@@ -20,7 +20,14 @@ pub enum EngineError {
     Unsupported(String),
     /// Some documents of an INSERT, UPDATE or DELETE were rejected (the others were written).
     #[error("{failed} of {total} documents were not written; first error: {first}")]
-    PartialWrite { failed: usize, total: usize, first: String },
+    PartialWrite {
+        /// Documents not written.
+        failed: usize,
+        /// Documents the statement wrote or tried to.
+        total: usize,
+        /// Why the first of them was not.
+        first: String,
+    },
 }
 
 impl EngineError {
@@ -72,6 +79,6 @@ fn datafusion_sqlstate(e: &DataFusionError) -> &'static str {
 pub type Result<T> = std::result::Result<T, EngineError>;
 
 /// Wraps a storage error for DataFusion's interfaces.
-pub fn to_df(e: cairn_storage::StorageError) -> DataFusionError {
+pub(crate) fn to_df(e: cairn_storage::StorageError) -> DataFusionError {
     DataFusionError::External(Box::new(e))
 }

@@ -25,7 +25,7 @@ use crate::types::variant::{self, values_of, VARIANT};
 
 /// What a dynamic function does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Kind {
+pub(crate) enum Kind {
     /// `TYPEOF(x)`: the value's type name, `undefined` when missing.
     TypeOf,
     /// The value at a path (field names and 0-based positions), as a variant.
@@ -63,7 +63,7 @@ pub enum Kind {
 
 impl Kind {
     /// The SQL name of the function.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Kind::TypeOf => "typeof",
             Kind::Get => "cairn_get",
@@ -85,7 +85,7 @@ impl Kind {
     }
 
     /// Every function, for registration.
-    pub const ALL: [Kind; 21] = [
+    pub(crate) const ALL: [Kind; 21] = [
         Kind::TypeOf,
         Kind::Get,
         Kind::GetTyped,
@@ -112,13 +112,13 @@ impl Kind {
 
 /// A dynamic function as a DataFusion scalar UDF.
 #[derive(Debug, PartialEq, Eq, Hash)]
-pub struct DynamicFn {
+pub(crate) struct DynamicFn {
     kind: Kind,
     signature: Signature,
 }
 
 /// The UDF of a kind.
-pub fn udf(kind: Kind) -> Arc<ScalarUDF> {
+pub(crate) fn udf(kind: Kind) -> Arc<ScalarUDF> {
     let signature = match kind {
         Kind::Undefined => Signature::nullary(Volatility::Immutable),
         _ => Signature::variadic_any(Volatility::Immutable),
@@ -127,12 +127,12 @@ pub fn udf(kind: Kind) -> Arc<ScalarUDF> {
 }
 
 /// A call of a dynamic function.
-pub fn call(kind: Kind, args: Vec<Expr>) -> Expr {
+pub(crate) fn call(kind: Kind, args: Vec<Expr>) -> Expr {
     Expr::ScalarFunction(ScalarFunction::new_udf(udf(kind), args))
 }
 
 /// The kind of a dynamic function call, if `e` is one.
-pub fn kind_of(e: &Expr) -> Option<Kind> {
+pub(crate) fn kind_of(e: &Expr) -> Option<Kind> {
     match e {
         Expr::ScalarFunction(f) => Kind::ALL.into_iter().find(|k| k.name() == f.func.name()),
         _ => None,
@@ -364,6 +364,6 @@ fn natural_scalar(v: &Value) -> ScalarValue {
 }
 
 /// Every dynamic function, to register with a session.
-pub fn all() -> Vec<Arc<ScalarUDF>> {
+pub(crate) fn all() -> Vec<Arc<ScalarUDF>> {
     Kind::ALL.into_iter().map(udf).collect()
 }

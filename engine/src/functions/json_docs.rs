@@ -18,7 +18,7 @@ use crate::types::variant::{variant_array, VARIANT};
 
 /// The `json_docs` table function.
 #[derive(Debug, Default)]
-pub struct JsonDocs;
+pub(crate) struct JsonDocs;
 
 impl TableFunctionImpl for JsonDocs {
     fn call(&self, args: &[Expr]) -> DFResult<Arc<dyn TableProvider>> {

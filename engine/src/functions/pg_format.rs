@@ -11,13 +11,13 @@ use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDF, Sca
 
 /// The `format` function.
 #[derive(Debug, PartialEq, Eq, Hash)]
-pub struct Format {
+pub(crate) struct Format {
     signature: Signature,
 }
 
 impl Format {
     /// The function, ready to register.
-    pub fn udf() -> ScalarUDF {
+    pub(crate) fn udf() -> ScalarUDF {
         ScalarUDF::new_from_impl(Format { signature: Signature::variadic_any(Volatility::Immutable) })
     }
 }

@@ -8,7 +8,7 @@ use cairn_storage::Value;
 
 /// A comparison operator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum CmpOp {
+pub(crate) enum CmpOp {
     /// `=`
     Eq,
     /// `<>`
@@ -25,7 +25,7 @@ pub enum CmpOp {
 
 impl CmpOp {
     /// The function name that applies this operator to dynamic values.
-    pub fn function_name(self) -> &'static str {
+    pub(crate) fn function_name(self) -> &'static str {
         match self {
             CmpOp::Eq => "cairn_eq",
             CmpOp::NotEq => "cairn_ne",
@@ -39,7 +39,7 @@ impl CmpOp {
 
 /// Compares two values: `None` (SQL NULL) when either is missing or null; otherwise values of
 /// incompatible types are unequal and unordered (every ordering comparison is false).
-pub fn compare(op: CmpOp, a: Option<&Value>, b: Option<&Value>) -> Option<bool> {
+pub(crate) fn compare(op: CmpOp, a: Option<&Value>, b: Option<&Value>) -> Option<bool> {
     let (a, b) = (a?, b?);
     if matches!(a, Value::Null) || matches!(b, Value::Null) {
         return None;
@@ -70,7 +70,7 @@ fn order(a: &Value, b: &Value) -> Option<Ordering> {
 
 /// The form of a value that equality compares: an int that a float can equal exactly becomes
 /// that float, so `1 = 1.0`; JSON null has none (null equals nothing).
-pub fn equality_form(v: Value) -> Option<Value> {
+pub(crate) fn equality_form(v: Value) -> Option<Value> {
     match v {
         Value::Null => None,
         // 2^63 is the one float a cast back to i64 saturates from.
@@ -81,7 +81,7 @@ pub fn equality_form(v: Value) -> Option<Value> {
 
 /// One step of a path into a value: an object field or a 0-based array position.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Step {
+pub(crate) enum Step {
     /// An object's field.
     Field(String),
     /// An array's element; negative counts from the end.
@@ -89,7 +89,7 @@ pub enum Step {
 }
 
 /// The value at `steps` inside `v`, if there is one.
-pub fn get<'a>(v: &'a Value, steps: &[Step]) -> Option<&'a Value> {
+pub(crate) fn get<'a>(v: &'a Value, steps: &[Step]) -> Option<&'a Value> {
     let mut cur = v;
     for step in steps {
         cur = match (cur, step) {
@@ -108,7 +108,7 @@ pub fn get<'a>(v: &'a Value, steps: &[Step]) -> Option<&'a Value> {
 
 /// The text form of a value for `->>`: strings without quotes, everything else as JSON; JSON
 /// null is SQL NULL.
-pub fn text(v: &Value) -> Option<String> {
+pub(crate) fn text(v: &Value) -> Option<String> {
     match v {
         Value::Null => None,
         Value::String(s) => Some(s.clone()),
@@ -119,7 +119,7 @@ pub fn text(v: &Value) -> Option<String> {
 /// PostgreSQL's jsonb containment (`a @> b`): objects contain objects whose every field they
 /// contain, arrays contain arrays whose every element some element of theirs contains (and a
 /// scalar that is one of their elements), scalars contain equal scalars.
-pub fn contains(a: &Value, b: &Value) -> bool {
+pub(crate) fn contains(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Object(x), Value::Object(y)) => y.iter().all(|(k, bv)| x.get(k).is_some_and(|av| contains(av, bv))),
         (Value::Array(x), Value::Array(y)) => y.iter().all(|bv| x.iter().any(|av| contains(av, bv))),
@@ -134,7 +134,7 @@ fn same_scalar(a: &Value, b: &Value) -> bool {
 
 /// PostgreSQL's `?`: an object has the key, an array has the string as an element, a string
 /// equals it.
-pub fn has_key(v: &Value, key: &str) -> bool {
+pub(crate) fn has_key(v: &Value, key: &str) -> bool {
     match v {
         Value::Object(o) => o.contains_key(key),
         Value::Array(a) => a.iter().any(|e| e.as_str() == Some(key)),
@@ -144,12 +144,12 @@ pub fn has_key(v: &Value, key: &str) -> bool {
 }
 
 /// The type name `TYPEOF` reports: a value's type, `undefined` when it is missing.
-pub fn type_name(v: Option<&Value>) -> &'static str {
+pub(crate) fn type_name(v: Option<&Value>) -> &'static str {
     v.map(|v| v.value_type().name()).unwrap_or("undefined")
 }
 
 /// The number in a value, for arithmetic and numeric aggregates (other types: none).
-pub fn number(v: &Value) -> Option<f64> {
+pub(crate) fn number(v: &Value) -> Option<f64> {
     match v {
         Value::Int(i) => Some(*i as f64),
         Value::Float(f) => Some(*f),

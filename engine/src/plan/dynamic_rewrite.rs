@@ -17,7 +17,7 @@ use crate::types::variant::{is_dynamic, is_variant};
 
 /// Cairn's rewrite of expressions over variant values.
 #[derive(Debug, Default)]
-pub struct DynamicRewrite;
+pub(crate) struct DynamicRewrite;
 
 impl FunctionRewrite for DynamicRewrite {
     fn name(&self) -> &str {

@@ -26,7 +26,7 @@ use crate::types::variant::{self, is_dynamic, is_variant};
 
 /// Cairn's expression planner.
 #[derive(Debug, Default)]
-pub struct CairnPlanner {
+pub(crate) struct CairnPlanner {
     /// PostgreSQL's coercion between strings and numbers, for queries of the system catalog:
     /// tools compare oid columns with quoted literals (`WHERE c.oid = '16388'`).
     pub coerce: bool,
@@ -124,7 +124,7 @@ impl ExprPlanner for CairnPlanner {
 /// JSON text into a value; PostgreSQL's catalog types (`regclass`, `oid`, `pg_catalog.text`)
 /// as pg_catalog's planner reads them.
 #[derive(Debug, Default)]
-pub struct CairnTypes {
+pub(crate) struct CairnTypes {
     catalog: PgOidTypePlanner,
 }
 

@@ -12,7 +12,7 @@ use datafusion::optimizer::{OptimizerConfig, OptimizerRule};
 
 /// Rewrites joins with a lateral UNNEST.
 #[derive(Debug, Default)]
-pub struct LateralUnnest;
+pub(crate) struct LateralUnnest;
 
 impl OptimizerRule for LateralUnnest {
     fn name(&self) -> &str {

@@ -21,7 +21,7 @@ use crate::scan::{nested_column_name, CollectionTable};
 
 /// Reads nested paths as scan columns.
 #[derive(Debug, Default)]
-pub struct NestedColumns;
+pub(crate) struct NestedColumns;
 
 impl OptimizerRule for NestedColumns {
     fn name(&self) -> &str {

@@ -17,13 +17,13 @@ use datafusion::logical_expr::{
 use datafusion::sql::sqlparser::ast::{Expr as SqlExpr, TableFactor};
 
 /// The function pairing each element of an array with its position.
-pub const WITH_ORDINALITY: &str = "cairn_with_ordinality";
+pub(crate) const WITH_ORDINALITY: &str = "cairn_with_ordinality";
 const VALUE: &str = "value";
 const ORDINALITY: &str = "ordinality";
 
 /// Plans `UNNEST(x) WITH ORDINALITY`.
 #[derive(Debug, Default)]
-pub struct OrdinalityPlanner;
+pub(crate) struct OrdinalityPlanner;
 
 impl RelationPlanner for OrdinalityPlanner {
     fn plan_relation(&self, relation: TableFactor, context: &mut dyn RelationPlannerContext) -> DFResult<RelationPlanning> {
@@ -52,7 +52,7 @@ impl RelationPlanner for OrdinalityPlanner {
 
 /// `cairn_with_ordinality(array)`: the array's elements as `{value, ordinality}` pairs.
 #[derive(Debug, PartialEq, Eq, Hash)]
-pub struct WithOrdinality {
+pub(crate) struct WithOrdinality {
     signature: Signature,
 }
 

@@ -30,7 +30,7 @@ const MAX_PLANS: usize = 256;
 const MAX_TEXT: usize = 16 << 10;
 
 /// What a kept query needs to run again.
-pub struct CachedPlan {
+pub(crate) struct CachedPlan {
     /// The optimized logical plan.
     pub plan: LogicalPlan,
     /// Its output schema as DataFusion produces it.
@@ -43,7 +43,7 @@ type Key = (String, Option<Hint>, Session);
 
 /// Optimized plans by query text and hint.
 #[derive(Default)]
-pub struct PlanCache {
+pub(crate) struct PlanCache {
     plans: Mutex<HashMap<Key, Arc<CachedPlan>>>,
     /// Bumped by [`Self::clear`]: a plan made before a clear is not kept.
     generation: AtomicU64,
@@ -52,7 +52,7 @@ pub struct PlanCache {
 impl PlanCache {
     /// The plan kept for `sql` under `hint`, brought up to date with the store; None when
     /// there is none or it went stale.
-    pub fn get(&self, sql: &str, hint: Option<Hint>, session: &Session, store: &Store) -> DFResult<Option<(LogicalPlan, SchemaRef)>> {
+    pub(crate) fn get(&self, sql: &str, hint: Option<Hint>, session: &Session, store: &Store) -> DFResult<Option<(LogicalPlan, SchemaRef)>> {
         let key = (sql.to_owned(), hint, session.clone());
         let Some(cached) = self.plans.lock().ok().and_then(|p| p.get(&key).cloned()) else { return Ok(None) };
         match refresh(&cached.plan, store).ok().flatten() {
@@ -68,7 +68,7 @@ impl PlanCache {
 
     /// Forgets every plan (and with them the collections they hold open): before DDL, so a
     /// dropped collection closes and its name can be used again at once.
-    pub fn clear(&self) {
+    pub(crate) fn clear(&self) {
         if let Ok(mut plans) = self.plans.lock() {
             self.generation.fetch_add(1, Ordering::SeqCst);
             plans.clear();
@@ -76,14 +76,14 @@ impl PlanCache {
     }
 
     /// The generation to hand to [`Self::keep`] for a plan made from now on.
-    pub fn generation(&self) -> u64 {
+    pub(crate) fn generation(&self) -> u64 {
         self.generation.load(Ordering::SeqCst)
     }
 
     /// Keeps `optimized` for `sql` under `hint` in `session` if `unoptimized` (the same query
     /// before the optimizer folded anything) may run again and no clear happened since
     /// `generation`.
-    pub fn keep(
+    pub(crate) fn keep(
         &self,
         sql: &str,
         hint: Option<Hint>,

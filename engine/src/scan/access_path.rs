@@ -15,15 +15,15 @@ use cairn_storage::{Collection, CollectionStats, IndexPredicate, Result, ShardSn
 use crate::sql::Hint;
 
 /// Cost of fetching one document by number (a row-index seek), in scanned values.
-pub const FETCH_COST: f64 = 2000.0;
+pub(crate) const FETCH_COST: f64 = 2000.0;
 /// Cost of reading one posting list.
-pub const LOOKUP_COST: f64 = 200.0;
+pub(crate) const LOOKUP_COST: f64 = 200.0;
 /// Documents per column chunk (a chunk is read whole).
 const CHUNK_DOCS: f64 = 4096.0;
 
 /// How a scan reads its documents.
 #[derive(Debug, Clone, PartialEq)]
-pub enum AccessPath {
+pub(crate) enum AccessPath {
     /// Every live document's columns from the column index.
     ColumnScan,
     /// Documents matching the predicate, fetched from the row index.
@@ -34,7 +34,7 @@ pub enum AccessPath {
 
 impl AccessPath {
     /// The name EXPLAIN shows and hints use.
-    pub fn name(&self) -> &'static str {
+    pub(crate) fn name(&self) -> &'static str {
         match self {
             AccessPath::ColumnScan => "column_scan",
             AccessPath::IndexFetch(_) => "index_fetch",
@@ -43,7 +43,7 @@ impl AccessPath {
     }
 
     /// The predicate the index answers, if any.
-    pub fn predicate(&self) -> Option<&IndexPredicate> {
+    pub(crate) fn predicate(&self) -> Option<&IndexPredicate> {
         match self {
             AccessPath::ColumnScan => None,
             AccessPath::IndexFetch(p) | AccessPath::IndexScan(p) => Some(p),
@@ -53,11 +53,11 @@ impl AccessPath {
 
 /// The hint of the statement being planned, carried in the session config.
 #[derive(Debug, Clone, Copy)]
-pub struct QueryHint(pub Hint);
+pub(crate) struct QueryHint(pub Hint);
 
 /// The chosen path with the estimate behind it.
 #[derive(Debug, Clone)]
-pub struct Choice {
+pub(crate) struct Choice {
     /// The access path.
     pub path: AccessPath,
     /// Estimated matching documents (all documents for a column scan without a predicate).
@@ -79,7 +79,7 @@ impl fmt::Display for Choice {
 }
 
 /// A predicate in SQL-like text, for EXPLAIN.
-pub fn describe(p: &IndexPredicate) -> String {
+pub(crate) fn describe(p: &IndexPredicate) -> String {
     let v = |v: &cairn_storage::Value| v.to_json_string();
     let bound = |path: &str, b: &Bound<cairn_storage::Value>, lower: bool| match (b, lower) {
         (Bound::Included(x), true) => Some(format!("{path} >= {}", v(x))),
@@ -107,7 +107,7 @@ pub fn describe(p: &IndexPredicate) -> String {
 /// Chooses how to read `columns` columns of `collection` (whose statistics are `stats`) under
 /// `predicate` (if the filters gave one); a column scan reads `scan_columns` (the columns plus
 /// those of the filters it must apply itself).
-pub fn choose(
+pub(crate) fn choose(
     collection: &Collection,
     stats: &CollectionStats,
     predicate: Option<IndexPredicate>,

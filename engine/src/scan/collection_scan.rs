@@ -41,7 +41,7 @@ const INLINE_FETCH_ROWS: u64 = 256;
 /// Filters a column scan applies itself (those the index answers exactly, which DataFusion
 /// does not check again).
 #[derive(Debug, Clone)]
-pub struct ScanFilter {
+pub(crate) struct ScanFilter {
     /// The columns read: the scan's own first, then those only the filter needs.
     pub columns: Vec<SqlColumn>,
     /// The SQL schema of those columns.
@@ -53,7 +53,7 @@ pub struct ScanFilter {
 }
 
 /// Scans one collection.
-pub struct CollectionScanExec {
+pub(crate) struct CollectionScanExec {
     collection: Arc<Collection>,
     name: String,
     columns: Vec<SqlColumn>,
@@ -67,7 +67,7 @@ pub struct CollectionScanExec {
 impl CollectionScanExec {
     /// A scan of `columns` of `collection` (named `name`) by `choice`, producing `schema`,
     /// applying `filter` (on a column scan) and stopping after `limit` rows.
-    pub fn new(
+    pub(crate) fn new(
         collection: Arc<Collection>,
         name: &str,
         columns: Vec<SqlColumn>,
@@ -86,32 +86,32 @@ impl CollectionScanExec {
     }
 
     /// The collection scanned.
-    pub fn collection(&self) -> &Arc<Collection> {
+    pub(crate) fn collection(&self) -> &Arc<Collection> {
         &self.collection
     }
 
     /// The collection's name, for EXPLAIN.
-    pub fn collection_name(&self) -> &str {
+    pub(crate) fn collection_name(&self) -> &str {
         &self.name
     }
 
     /// The columns read.
-    pub fn columns(&self) -> &[SqlColumn] {
+    pub(crate) fn columns(&self) -> &[SqlColumn] {
         &self.columns
     }
 
     /// The access path chosen, with its estimate.
-    pub fn choice(&self) -> &Choice {
+    pub(crate) fn choice(&self) -> &Choice {
         &self.choice
     }
 
     /// The filters the scan applies itself, on a column scan.
-    pub fn filter(&self) -> Option<&ScanFilter> {
+    pub(crate) fn filter(&self) -> Option<&ScanFilter> {
         self.filter.as_ref()
     }
 
     /// The most rows the scan returns.
-    pub fn limit(&self) -> Option<usize> {
+    pub(crate) fn limit(&self) -> Option<usize> {
         self.limit
     }
 }

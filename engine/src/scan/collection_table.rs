@@ -27,7 +27,7 @@ use crate::error::to_df;
 use crate::types::collection_schema::{self as schema, ColumnKind, SqlColumn};
 
 /// A collection as a SQL table.
-pub struct CollectionTable {
+pub(crate) struct CollectionTable {
     workspace: String,
     name: String,
     collection: Arc<Collection>,
@@ -47,7 +47,7 @@ impl fmt::Debug for CollectionTable {
 
 impl CollectionTable {
     /// The table of `collection` (`name` in `workspace`) as its smart schema stands now.
-    pub fn new(workspace: &str, name: &str, collection: Arc<Collection>) -> CollectionTable {
+    pub(crate) fn new(workspace: &str, name: &str, collection: Arc<Collection>) -> CollectionTable {
         let stats = collection.stats();
         let columns = schema::columns(&stats);
         let nested = schema::nested_paths(&stats);
@@ -59,7 +59,7 @@ impl CollectionTable {
     /// This table as the store stands now: the same columns over fresh statistics, or None
     /// when the collection is gone or replaced, or its columns changed (so a plan made with
     /// this table would be stale).
-    pub fn refreshed(&self, store: &Store) -> Option<CollectionTable> {
+    pub(crate) fn refreshed(&self, store: &Store) -> Option<CollectionTable> {
         let collection = store.collection(&self.workspace, &self.name).ok()?;
         if !Arc::ptr_eq(&collection, &self.collection) {
             return None;
@@ -79,7 +79,7 @@ impl CollectionTable {
     }
 
     /// How many columns the table has.
-    pub fn schema_len(&self) -> usize {
+    pub(crate) fn schema_len(&self) -> usize {
         self.columns.len()
     }
 
@@ -87,7 +87,7 @@ impl CollectionTable {
     /// access expects the path's one scalar type or any value), read straight from the column
     /// index; None when no path is known to the smart schema as asked. Each column is named by
     /// [`nested_column_name`].
-    pub fn with_nested(&self, paths: &[(String, Vec<String>, bool)]) -> Option<CollectionTable> {
+    pub(crate) fn with_nested(&self, paths: &[(String, Vec<String>, bool)]) -> Option<CollectionTable> {
         let mut columns = self.columns.clone();
         for (top, keys, typed) in paths {
             let path = schema::path_text(top, keys);
@@ -138,7 +138,7 @@ impl CollectionTable {
 /// The column name a nested path is read under: its text form in JSONPath style
 /// (`$.commit.collection` typed, `$:commit.collection` as variants), which keeps it apart
 /// from top-level fields' columns.
-pub fn nested_column_name(top: &str, keys: &[String], typed: bool) -> String {
+pub(crate) fn nested_column_name(top: &str, keys: &[String], typed: bool) -> String {
     format!("${}{}", if typed { '.' } else { ':' }, schema::path_text(top, keys))
 }
 

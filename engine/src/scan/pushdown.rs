@@ -18,7 +18,7 @@ use crate::types::variant;
 /// The index predicate equivalent to `filter` over a table with these columns, if the
 /// indexes can answer it. A conjunction keeps the parts the index answers (the rest is
 /// checked by DataFusion, which re-applies every filter).
-pub fn to_predicate(filter: &Expr, columns: &[SqlColumn]) -> Option<IndexPredicate> {
+pub(crate) fn to_predicate(filter: &Expr, columns: &[SqlColumn]) -> Option<IndexPredicate> {
     let column = |e: &Expr| -> Option<&SqlColumn> {
         match e {
             Expr::Column(c) => columns.iter().find(|sc| sc.name == c.name),
@@ -97,7 +97,7 @@ pub fn to_predicate(filter: &Expr, columns: &[SqlColumn]) -> Option<IndexPredica
 /// typed column reads values of other types as null, and the index matches a string or bool
 /// only to a value of that type. (Not ints: the index also matches an int to a float of
 /// equal value, which a typed int column reads as null.)
-pub fn is_exact(filter: &Expr, columns: &[SqlColumn]) -> bool {
+pub(crate) fn is_exact(filter: &Expr, columns: &[SqlColumn]) -> bool {
     let typed = |e: &Expr| -> Option<ValueType> {
         let Expr::Column(c) = e else { return None };
         match columns.iter().find(|sc| sc.name == c.name)?.kind {
@@ -123,7 +123,7 @@ pub fn is_exact(filter: &Expr, columns: &[SqlColumn]) -> bool {
 }
 
 /// All of `parts` (None when there are none; a single part stands alone).
-pub fn conjunction(mut parts: Vec<IndexPredicate>) -> Option<IndexPredicate> {
+pub(crate) fn conjunction(mut parts: Vec<IndexPredicate>) -> Option<IndexPredicate> {
     match parts.len() {
         0 => None,
         1 => parts.pop(),

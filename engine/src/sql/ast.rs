@@ -11,7 +11,7 @@ use crate::error::{EngineError, Result};
 
 /// A collection name, optionally qualified by its workspace.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TableName {
+pub(crate) struct TableName {
     /// Workspace, when given.
     pub workspace: Option<String>,
     /// Collection.
@@ -60,7 +60,7 @@ pub(crate) fn table_name(mut parts: Vec<String>) -> Result<TableName> {
 }
 
 /// The name of an identifier as DataFusion resolves it: unquoted names are lowercased.
-pub fn ident_name(id: &Ident) -> String {
+pub(crate) fn ident_name(id: &Ident) -> String {
     if id.quote_style.is_some() {
         id.value.clone()
     } else {
@@ -69,7 +69,7 @@ pub fn ident_name(id: &Ident) -> String {
 }
 
 /// A (possibly workspace-qualified) collection name from a SQL object name.
-pub fn object_table_name(name: &ObjectName) -> Result<TableName> {
+pub(crate) fn object_table_name(name: &ObjectName) -> Result<TableName> {
     let parts = name
         .0
         .iter()
@@ -79,7 +79,7 @@ pub fn object_table_name(name: &ObjectName) -> Result<TableName> {
 }
 
 /// The target collection of an `INSERT`.
-pub fn insert_target(table: &TableObject) -> Result<TableName> {
+pub(crate) fn insert_target(table: &TableObject) -> Result<TableName> {
     match table {
         TableObject::TableName(name) => object_table_name(name),
         other => Err(EngineError::Unsupported(format!("INSERT INTO {other}"))),
@@ -87,7 +87,7 @@ pub fn insert_target(table: &TableObject) -> Result<TableName> {
 }
 
 /// `name(arg)` in SQL syntax.
-pub fn function_call(name: &str, arg: SqlExpr) -> SqlExpr {
+pub(crate) fn function_call(name: &str, arg: SqlExpr) -> SqlExpr {
     SqlExpr::Function(Function {
         name: ObjectName::from(vec![Ident::new(name)]),
         uses_odbc_syntax: false,

@@ -9,7 +9,7 @@ use crate::error::{EngineError, Result};
 
 /// A workspace or collection definition statement.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Ddl {
+pub(crate) enum Ddl {
     /// `CREATE WORKSPACE` / `CREATE SCHEMA`.
     CreateWorkspace { name: String, if_not_exists: bool },
     /// `DROP WORKSPACE` / `DROP SCHEMA`.
@@ -23,7 +23,7 @@ pub enum Ddl {
 
 /// Parses Cairn's own DDL (`CREATE|DROP WORKSPACE|COLLECTION`), which SQL parsers do not know.
 /// None when `sql` is something else.
-pub fn parse_cairn_ddl(sql: &str) -> Result<Option<Ddl>> {
+pub(crate) fn parse_cairn_ddl(sql: &str) -> Result<Option<Ddl>> {
     let words: Vec<&str> = sql.trim().trim_end_matches(';').split_whitespace().collect();
     let upper: Vec<String> = words.iter().map(|w| w.to_ascii_uppercase()).collect();
     let kw: Vec<&str> = upper.iter().map(String::as_str).collect();
@@ -58,7 +58,7 @@ pub fn parse_cairn_ddl(sql: &str) -> Result<Option<Ddl>> {
 }
 
 /// The standard DDL statements Cairn maps onto workspaces and collections.
-pub fn standard_ddl(stmt: &Statement) -> Result<Option<Ddl>> {
+pub(crate) fn standard_ddl(stmt: &Statement) -> Result<Option<Ddl>> {
     Ok(match stmt {
         Statement::CreateSchema { schema_name: SchemaName::Simple(name), if_not_exists, .. } => {
             let t = object_table_name(name)?;

@@ -13,7 +13,7 @@ use super::ast::ident_name as ident;
 
 /// PostgreSQL's name for each output column of `statement`, when it is a query whose select
 /// list names every column (no `*`); None otherwise.
-pub fn of(statement: &DFStatement) -> Option<Vec<String>> {
+pub(crate) fn of(statement: &DFStatement) -> Option<Vec<String>> {
     let DFStatement::Statement(s) = statement else { return None };
     let Statement::Query(query) = s.as_ref() else { return None };
     let mut body = query.body.as_ref();
@@ -34,7 +34,7 @@ pub fn of(statement: &DFStatement) -> Option<Vec<String>> {
 }
 
 /// `schema` with its columns renamed to `names` (when there is one name per column).
-pub fn apply(schema: SchemaRef, names: Option<&[String]>) -> SchemaRef {
+pub(crate) fn apply(schema: SchemaRef, names: Option<&[String]>) -> SchemaRef {
     let Some(names) = names.filter(|n| n.len() == schema.fields().len()) else { return schema };
     if schema.fields().iter().zip(names).all(|(f, n)| f.name() == n) {
         return schema;

@@ -8,7 +8,7 @@ use super::ast::{ident_name, object_table_name, TableName};
 use crate::error::{EngineError, Result};
 
 /// What a DML statement will do once its selecting query has run.
-pub struct DmlPlan {
+pub(crate) struct DmlPlan {
     /// The collection written.
     pub table: TableName,
     /// `SELECT _id[, new values…] FROM … WHERE …`.
@@ -31,7 +31,7 @@ fn where_clause(selection: &Option<datafusion::sql::sqlparser::ast::Expr>) -> St
 }
 
 /// Plans `DELETE FROM coll [WHERE …]`.
-pub fn plan_delete(d: &Delete) -> Result<DmlPlan> {
+pub(crate) fn plan_delete(d: &Delete) -> Result<DmlPlan> {
     let tables = match &d.from {
         FromTable::WithFromKeyword(t) | FromTable::WithoutKeyword(t) => t,
     };
@@ -47,7 +47,7 @@ pub fn plan_delete(d: &Delete) -> Result<DmlPlan> {
 }
 
 /// Plans `UPDATE coll SET a = …, b.c = … [WHERE …]`: a dotted target sets a nested field.
-pub fn plan_update(u: &Update) -> Result<DmlPlan> {
+pub(crate) fn plan_update(u: &Update) -> Result<DmlPlan> {
     if u.from.is_some() || u.returning.is_some() || u.limit.is_some() {
         return Err(EngineError::Unsupported("UPDATE with FROM, RETURNING or LIMIT".into()));
     }

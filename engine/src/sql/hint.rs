@@ -4,7 +4,7 @@
 
 /// A forced access path (`HINT(access_path=…)`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Hint {
+pub(crate) enum Hint {
     /// Always scan columns.
     ColumnScan,
     /// Use the index when a filter allows (fetch or chunk scan by cost).
@@ -17,7 +17,7 @@ pub enum Hint {
 
 impl Hint {
     /// Parses a hint value.
-    pub fn parse(s: &str) -> Option<Hint> {
+    pub(crate) fn parse(s: &str) -> Option<Hint> {
         Some(match s.to_ascii_lowercase().as_str() {
             "column_scan" => Hint::ColumnScan,
             "index" | "index_filter" => Hint::Index,
@@ -30,7 +30,7 @@ impl Hint {
 
 /// Takes `HINT(access_path=…)` out of a statement's text (outside quoted strings), returning
 /// the text without it and the hint; an unknown hint value is an error.
-pub fn take_hint(sql: &str) -> std::result::Result<(String, Option<Hint>), String> {
+pub(crate) fn take_hint(sql: &str) -> std::result::Result<(String, Option<Hint>), String> {
     let lower = sql.to_ascii_lowercase();
     let mut from = 0;
     while let Some(pos) = lower[from..].find("hint(").map(|p| p + from) {

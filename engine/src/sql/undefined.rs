@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use super::text::skip_non_code;
 
 /// The SQL text with every `IS [NOT] UNDEFINED` rewritten.
-pub fn rewrite_undefined(sql: &str) -> Cow<'_, str> {
+pub(crate) fn rewrite_undefined(sql: &str) -> Cow<'_, str> {
     if !sql.to_ascii_lowercase().contains("undefined") {
         return Cow::Borrowed(sql);
     }

@@ -16,7 +16,7 @@ use super::variant::{self, VARIANT};
 
 /// How one SQL column is read from the storage engine.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SqlColumn {
+pub(crate) struct SqlColumn {
     /// Top-level field name (also the column name).
     pub name: String,
     /// The field's path in the storage engine's text form.
@@ -27,7 +27,7 @@ pub struct SqlColumn {
 
 /// The representation of a column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ColumnKind {
+pub(crate) enum ColumnKind {
     /// Values of one scalar type; other values read as null.
     Typed(ValueType),
     /// Arrays, as lists of variants.
@@ -38,7 +38,7 @@ pub enum ColumnKind {
 
 impl SqlColumn {
     /// The column's Arrow type.
-    pub fn data_type(&self) -> DataType {
+    pub(crate) fn data_type(&self) -> DataType {
         match self.kind {
             ColumnKind::Typed(t) => arrow_type(ColumnOutput::Typed(t)).unwrap_or(VARIANT),
             ColumnKind::Array => variant::array_type(),
@@ -47,7 +47,7 @@ impl SqlColumn {
     }
 
     /// What the storage scan should produce for this column.
-    pub fn output(&self) -> ColumnOutput {
+    pub(crate) fn output(&self) -> ColumnOutput {
         match self.kind {
             ColumnKind::Typed(t) => ColumnOutput::Typed(t),
             ColumnKind::Array | ColumnKind::Variant => ColumnOutput::Key,
@@ -57,7 +57,7 @@ impl SqlColumn {
 
 /// The columns of a collection with these statistics: `_id`, `_event_time`, then the other
 /// top-level fields by name.
-pub fn columns(stats: &CollectionStats) -> Vec<SqlColumn> {
+pub(crate) fn columns(stats: &CollectionStats) -> Vec<SqlColumn> {
     let mut out: Vec<(String, String, Vec<ValueType>)> = Vec::new();
     for (path, t, _) in &stats.fields {
         let Ok(parsed) = FieldPath::parse(path) else { continue };
@@ -95,7 +95,7 @@ fn kind_of(types: &[ValueType]) -> ColumnKind {
 
 /// Paths below the top level that hold values outside arrays, in text form, with how each
 /// would be read: the nested columns a query may read directly.
-pub fn nested_paths(stats: &CollectionStats) -> HashMap<String, ColumnKind> {
+pub(crate) fn nested_paths(stats: &CollectionStats) -> HashMap<String, ColumnKind> {
     let mut types: HashMap<String, Vec<ValueType>> = HashMap::new();
     for (path, t, _) in &stats.fields {
         if FieldPath::parse(path).is_ok_and(|p| p.0.len() > 1 && !p.has_elements()) {
@@ -107,17 +107,17 @@ pub fn nested_paths(stats: &CollectionStats) -> HashMap<String, ColumnKind> {
 
 /// Field metadata key listing a variant column's nested paths of one scalar type, one
 /// `path<TAB>type` per line: how the planner knows `commit.collection` is a string column.
-pub const TYPED_PATHS: &str = "cairn.typed_paths";
+pub(crate) const TYPED_PATHS: &str = "cairn.typed_paths";
 
 /// The type of nested path `path` under a column, if the column's metadata lists it.
-pub fn typed_path(field: &Field, path: &str) -> Option<ValueType> {
+pub(crate) fn typed_path(field: &Field, path: &str) -> Option<ValueType> {
     let listed = field.metadata().get(TYPED_PATHS)?;
     let name = listed.lines().find_map(|l| l.split_once('\t').filter(|(p, _)| *p == path).map(|(_, t)| t))?;
     ValueType::ALL.into_iter().find(|t| t.name() == name)
 }
 
 /// The text form of the path of `keys` under top-level field `top`.
-pub fn path_text(top: &str, keys: &[String]) -> String {
+pub(crate) fn path_text(top: &str, keys: &[String]) -> String {
     let mut out = String::new();
     push_field(&mut out, true, top);
     for k in keys {
@@ -128,7 +128,7 @@ pub fn path_text(top: &str, keys: &[String]) -> String {
 
 /// The Arrow schema of these columns (every column nullable: a field may be missing); variant
 /// columns list their typed nested paths in [`TYPED_PATHS`].
-pub fn arrow_schema(columns: &[SqlColumn], nested: &HashMap<String, ColumnKind>) -> SchemaRef {
+pub(crate) fn arrow_schema(columns: &[SqlColumn], nested: &HashMap<String, ColumnKind>) -> SchemaRef {
     let field = |c: &SqlColumn| {
         let f = Field::new(&c.name, c.data_type(), true);
         if c.kind != ColumnKind::Variant {

@@ -12,7 +12,7 @@ use super::collection_schema::{ColumnKind, SqlColumn};
 use super::variant::{self, scalar_to_value};
 
 /// Turns a storage scan batch into the SQL schema's batch: array columns become lists.
-pub fn to_sql_batch(batch: RecordBatch, columns: &[SqlColumn], schema: &SchemaRef) -> DFResult<RecordBatch> {
+pub(crate) fn to_sql_batch(batch: RecordBatch, columns: &[SqlColumn], schema: &SchemaRef) -> DFResult<RecordBatch> {
     if columns.is_empty() {
         let opts = RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
         return Ok(RecordBatch::try_new_with_options(schema.clone(), vec![], &opts)?);
@@ -31,7 +31,7 @@ pub fn to_sql_batch(batch: RecordBatch, columns: &[SqlColumn], schema: &SchemaRe
 
 /// The documents held by a query result's rows, fields named by `names` (SQL NULL is stored
 /// as null; a missing value in a variant column leaves the field out).
-pub fn rows_to_documents(batch: &RecordBatch, names: &[String]) -> DFResult<Vec<Value>> {
+pub(crate) fn rows_to_documents(batch: &RecordBatch, names: &[String]) -> DFResult<Vec<Value>> {
     let mut docs = Vec::with_capacity(batch.num_rows());
     for row in 0..batch.num_rows() {
         let mut doc = Object::new();
@@ -47,7 +47,7 @@ pub fn rows_to_documents(batch: &RecordBatch, names: &[String]) -> DFResult<Vec<
 }
 
 /// The value of one cell of a query result (SQL NULL and missing values are stored as null).
-pub fn cell_value(col: &ArrayRef, row: usize) -> DFResult<Value> {
+pub(crate) fn cell_value(col: &ArrayRef, row: usize) -> DFResult<Value> {
     if variant::is_dynamic(col.data_type()) {
         return Ok(variant::values_of(&col.slice(row, 1))?.pop().flatten().unwrap_or(Value::Null));
     }

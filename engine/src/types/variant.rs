@@ -24,40 +24,40 @@ use datafusion::error::{DataFusionError, Result as DFResult};
 use crate::error::to_df;
 
 /// The Arrow type of a variant value.
-pub const VARIANT: DataType = DataType::LargeBinary;
+pub(crate) const VARIANT: DataType = DataType::LargeBinary;
 
 /// The element field of an array column (a list of variants).
-pub fn element_field() -> FieldRef {
+pub(crate) fn element_field() -> FieldRef {
     Arc::new(Field::new("item", VARIANT, true))
 }
 
 /// The Arrow type of an array column: a list of variants.
-pub fn array_type() -> DataType {
+pub(crate) fn array_type() -> DataType {
     DataType::List(element_field())
 }
 
 /// Whether values of this Arrow type are variants.
-pub fn is_variant(t: &DataType) -> bool {
+pub(crate) fn is_variant(t: &DataType) -> bool {
     *t == VARIANT
 }
 
 /// Whether values of this Arrow type are arrays of variants.
-pub fn is_variant_list(t: &DataType) -> bool {
+pub(crate) fn is_variant_list(t: &DataType) -> bool {
     matches!(t, DataType::List(f) if is_variant(f.data_type()))
 }
 
 /// Whether this type needs Cairn's own operators (a variant or an array of variants).
-pub fn is_dynamic(t: &DataType) -> bool {
+pub(crate) fn is_dynamic(t: &DataType) -> bool {
     is_variant(t) || is_variant_list(t)
 }
 
 /// Decodes one variant value.
-pub fn decode(bytes: &[u8]) -> DFResult<Value> {
+pub(crate) fn decode(bytes: &[u8]) -> DFResult<Value> {
     decode_key(bytes).map(|(v, _)| v).map_err(to_df)
 }
 
 /// Encodes one value as a variant.
-pub fn encode(v: &Value) -> Vec<u8> {
+pub(crate) fn encode(v: &Value) -> Vec<u8> {
     let mut out = Vec::with_capacity(16);
     encode_key_into(v, &mut out);
     out
@@ -69,7 +69,7 @@ pub fn variant_scalar(v: &Value) -> ScalarValue {
 }
 
 /// The values of an array of any supported Arrow type; `None` is a missing (undefined) value.
-pub fn values_of(array: &ArrayRef) -> DFResult<Vec<Option<Value>>> {
+pub(crate) fn values_of(array: &ArrayRef) -> DFResult<Vec<Option<Value>>> {
     let n = array.len();
     let nulls = |i: usize| array.is_null(i);
     let any = array.as_any();
@@ -115,7 +115,7 @@ fn list_values(list: &GenericListArray<i32>) -> DFResult<Vec<Option<Value>>> {
 }
 
 /// A variant array of these values (`None` becomes an Arrow null: undefined).
-pub fn variant_array<I: IntoIterator<Item = Option<Value>>>(values: I) -> ArrayRef {
+pub(crate) fn variant_array<I: IntoIterator<Item = Option<Value>>>(values: I) -> ArrayRef {
     let mut b = LargeBinaryBuilder::new();
     let mut scratch = Vec::new();
     for v in values {
@@ -133,7 +133,7 @@ pub fn variant_array<I: IntoIterator<Item = Option<Value>>>(values: I) -> ArrayR
 
 /// A list-of-variants array from one array value (or undefined) per row; non-arrays become
 /// null.
-pub fn list_array<I: IntoIterator<Item = Option<Value>>>(values: I) -> DFResult<ArrayRef> {
+pub(crate) fn list_array<I: IntoIterator<Item = Option<Value>>>(values: I) -> DFResult<ArrayRef> {
     let mut offsets = vec![0i32];
     let mut items = Vec::new();
     let mut valid = Vec::new();
@@ -158,7 +158,7 @@ pub fn list_array<I: IntoIterator<Item = Option<Value>>>(values: I) -> DFResult<
 }
 
 /// The value of a scalar (a literal) as a variant value; SQL NULL is `None`.
-pub fn scalar_value(s: &ScalarValue) -> DFResult<Option<Value>> {
+pub(crate) fn scalar_value(s: &ScalarValue) -> DFResult<Option<Value>> {
     if s.is_null() {
         return Ok(None);
     }
@@ -170,7 +170,7 @@ pub fn scalar_value(s: &ScalarValue) -> DFResult<Option<Value>> {
 
 /// The JSON text of every value of a variant or array-of-variants column (other columns are
 /// returned unchanged): how dynamic values leave the engine.
-pub fn render_json(array: &ArrayRef) -> DFResult<ArrayRef> {
+pub(crate) fn render_json(array: &ArrayRef) -> DFResult<ArrayRef> {
     if !is_dynamic(array.data_type()) {
         return Ok(array.clone());
     }
@@ -190,7 +190,7 @@ pub const JSON_COLUMN: &str = "cairn.json";
 
 /// The schema of a result set as it leaves the engine: each variant and array-of-variants
 /// column becomes JSON text, marked with [`JSON_COLUMN`].
-pub fn render_schema(schema: &SchemaRef) -> SchemaRef {
+pub(crate) fn render_schema(schema: &SchemaRef) -> SchemaRef {
     if !schema.fields().iter().any(|f| is_dynamic(f.data_type())) {
         return schema.clone();
     }
@@ -207,7 +207,7 @@ pub fn render_schema(schema: &SchemaRef) -> SchemaRef {
 }
 
 /// A result set with every variant and array-of-variants column as JSON text.
-pub fn render_result(schema: &SchemaRef, batches: Vec<RecordBatch>) -> DFResult<(SchemaRef, Vec<RecordBatch>)> {
+pub(crate) fn render_result(schema: &SchemaRef, batches: Vec<RecordBatch>) -> DFResult<(SchemaRef, Vec<RecordBatch>)> {
     let out_schema = render_schema(schema);
     if Arc::ptr_eq(&out_schema, schema) {
         return Ok((out_schema, batches));
@@ -223,7 +223,7 @@ pub fn render_result(schema: &SchemaRef, batches: Vec<RecordBatch>) -> DFResult<
 }
 
 /// A SQL value as a storage value.
-pub fn scalar_to_value(s: ScalarValue) -> DFResult<Value> {
+pub(crate) fn scalar_to_value(s: ScalarValue) -> DFResult<Value> {
     use ScalarValue as S;
     if s.is_null() {
         return Ok(Value::Null);

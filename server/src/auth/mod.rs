@@ -3,20 +3,20 @@
 //! keys stand for their role over REST. Each statement is checked against its role's
 //! privileges as they are when it runs, so a revoked privilege takes effect at once.
 
-pub mod scram;
-pub mod secrets;
-pub mod statements;
+pub(crate) mod scram;
+pub(crate) mod secrets;
+pub(crate) mod statements;
 
 use std::sync::Arc;
 
 use cairn_engine::Privilege;
 use cairn_storage::{Role, Store, StorageError};
 
-pub use cairn_storage::SUPERUSER;
+pub(crate) use cairn_storage::SUPERUSER;
 
 /// Why a request or statement was refused.
 #[derive(Debug, thiserror::Error)]
-pub enum AuthError {
+pub(crate) enum AuthError {
     /// The role does not exist (any more).
     #[error("role \"{0}\" does not exist")]
     NoRole(String),
@@ -47,7 +47,7 @@ pub enum AuthError {
 
 impl AuthError {
     /// The SQLSTATE a PostgreSQL client gets.
-    pub fn sqlstate(&self) -> &'static str {
+    pub(crate) fn sqlstate(&self) -> &'static str {
         match self {
             AuthError::NoRole(_) | AuthError::Missing(_) => "42704",
             AuthError::Denied { .. } => "42501",
@@ -60,30 +60,30 @@ impl AuthError {
 
 /// The roles and keys of a store, and the checks made with them.
 #[derive(Clone)]
-pub struct Auth {
+pub(crate) struct Auth {
     store: Arc<Store>,
 }
 
 impl Auth {
     /// Checks against the roles and keys kept in `store`.
-    pub fn new(store: Arc<Store>) -> Auth {
+    pub(crate) fn new(store: Arc<Store>) -> Auth {
         Auth { store }
     }
 
     /// The role named `name`.
-    pub fn role(&self, name: &str) -> Result<Role, AuthError> {
+    pub(crate) fn role(&self, name: &str) -> Result<Role, AuthError> {
         self.store.access().role(name)?.ok_or_else(|| AuthError::NoRole(name.to_owned()))
     }
 
     /// Whether the superuser has a password. Only then may the server listen beyond loopback
     /// (passwordless roles are refused to other machines anyway, see `pg::startup`), and
     /// only until then are REST requests without a key from this machine taken as its.
-    pub fn superuser_has_password(&self) -> Result<bool, AuthError> {
+    pub(crate) fn superuser_has_password(&self) -> Result<bool, AuthError> {
         Ok(self.role(SUPERUSER)?.scram.is_some())
     }
 
     /// Checks that role `name` may run a statement needing `needed`.
-    pub fn check(&self, name: &str, needed: Privilege) -> Result<(), AuthError> {
+    pub(crate) fn check(&self, name: &str, needed: Privilege) -> Result<(), AuthError> {
         let role = self.role(name)?;
         let (allowed, what) = match needed {
             Privilege::None => (true, ""),
@@ -98,7 +98,7 @@ impl Auth {
     }
 
     /// Checks that role `name` is a superuser.
-    pub fn check_superuser(&self, name: &str, what: &'static str) -> Result<(), AuthError> {
+    pub(crate) fn check_superuser(&self, name: &str, what: &'static str) -> Result<(), AuthError> {
         if self.role(name)?.superuser {
             Ok(())
         } else {
@@ -107,7 +107,7 @@ impl Auth {
     }
 
     /// The role an API key acts as; None for a key that does not exist.
-    pub fn role_of_key(&self, key: &str) -> Result<Option<String>, AuthError> {
+    pub(crate) fn role_of_key(&self, key: &str) -> Result<Option<String>, AuthError> {
         let hash = secrets::key_hash(key);
         let state = self.store.access().snapshot()?;
         Ok(state.api_keys.into_iter().find(|k| k.hash == hash).map(|k| k.role))

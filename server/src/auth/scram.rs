@@ -12,7 +12,7 @@ use super::secrets::{random_bytes, RandomFailed};
 
 /// Why an exchange failed. The client is told only that authentication failed.
 #[derive(Debug, thiserror::Error)]
-pub enum ScramError {
+pub(crate) enum ScramError {
     /// A message did not follow RFC 5802.
     #[error("malformed SCRAM message: {0}")]
     Malformed(&'static str),
@@ -33,7 +33,7 @@ fn hmac_sha256(key: &[u8], data: &[u8]) -> Vec<u8> {
 
 /// The secret of a password: StoredKey and ServerKey, from its salted form (RFC 5802's
 /// SaltedPassword, `Hi(password, salt, iterations)`).
-pub fn keys_from_salted(salted: &[u8]) -> (Vec<u8>, Vec<u8>) {
+pub(crate) fn keys_from_salted(salted: &[u8]) -> (Vec<u8>, Vec<u8>) {
     let client_key = hmac_sha256(salted, b"Client Key");
     let stored_key = digest(&SHA256, &client_key).as_ref().to_vec();
     (stored_key, hmac_sha256(salted, b"Server Key"))
@@ -41,7 +41,7 @@ pub fn keys_from_salted(salted: &[u8]) -> (Vec<u8>, Vec<u8>) {
 
 /// An exchange waiting for the client's proof.
 #[derive(Debug)]
-pub struct Challenge {
+pub(crate) struct Challenge {
     stored_key: Vec<u8>,
     server_key: Vec<u8>,
     /// `client-first-message-bare` + "," + `server-first-message`.
@@ -53,7 +53,7 @@ pub struct Challenge {
 }
 
 /// Answers the client's first message with the server's, for a role with `secret`.
-pub fn server_first(secret: &ScramSecret, client_first: &[u8]) -> Result<(String, Challenge), ScramError> {
+pub(crate) fn server_first(secret: &ScramSecret, client_first: &[u8]) -> Result<(String, Challenge), ScramError> {
     let text = std::str::from_utf8(client_first).map_err(|_| ScramError::Malformed("not UTF-8"))?;
     // gs2-header: cbind-flag "," [authzid] ","; then client-first-message-bare.
     let mut parts = text.splitn(3, ',');
@@ -80,7 +80,7 @@ pub fn server_first(secret: &ScramSecret, client_first: &[u8]) -> Result<(String
 impl Challenge {
     /// Checks the client's final message; returns the server's (its signature) when the
     /// proof is right.
-    pub fn verify(&self, client_final: &[u8]) -> Result<String, ScramError> {
+    pub(crate) fn verify(&self, client_final: &[u8]) -> Result<String, ScramError> {
         let text = std::str::from_utf8(client_final).map_err(|_| ScramError::Malformed("not UTF-8"))?;
         let (without_proof, proof) = text.rsplit_once(",p=").ok_or(ScramError::Malformed("no proof"))?;
         if attribute(without_proof, 'c') != Some(STANDARD.encode(&self.gs2_header).as_str()) {

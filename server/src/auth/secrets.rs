@@ -10,15 +10,15 @@ use ring::digest::{digest, SHA256};
 use ring::rand::{SecureRandom, SystemRandom};
 
 /// PBKDF2 iterations for new passwords, PostgreSQL's default.
-pub const ITERATIONS: u32 = 4096;
+pub(crate) const ITERATIONS: u32 = 4096;
 
 /// Why a secret could not be made.
 #[derive(Debug, thiserror::Error)]
 #[error("the system's random number generator failed")]
-pub struct RandomFailed;
+pub(crate) struct RandomFailed;
 
 /// `N` random bytes from the system's generator.
-pub fn random_bytes<const N: usize>() -> Result<[u8; N], RandomFailed> {
+pub(crate) fn random_bytes<const N: usize>() -> Result<[u8; N], RandomFailed> {
     let mut bytes = [0u8; N];
     SystemRandom::new().fill(&mut bytes).map_err(|_| RandomFailed)?;
     Ok(bytes)
@@ -26,7 +26,7 @@ pub fn random_bytes<const N: usize>() -> Result<[u8; N], RandomFailed> {
 
 /// The SCRAM secret of `password`, with a fresh salt: StoredKey and ServerKey, which check a
 /// proof of the password but cannot make one.
-pub fn scram_secret(password: &str) -> Result<ScramSecret, RandomFailed> {
+pub(crate) fn scram_secret(password: &str) -> Result<ScramSecret, RandomFailed> {
     let salt = random_bytes::<16>()?;
     let salted = gen_salted_password(password, &salt, ITERATIONS as usize);
     let (stored_key, server_key) = super::scram::keys_from_salted(&salted);
@@ -39,12 +39,12 @@ pub fn scram_secret(password: &str) -> Result<ScramSecret, RandomFailed> {
 }
 
 /// A new API key: 48 random characters (URL-safe base64 of 36 bytes).
-pub fn new_api_key() -> Result<String, RandomFailed> {
+pub(crate) fn new_api_key() -> Result<String, RandomFailed> {
     Ok(URL_SAFE_NO_PAD.encode(random_bytes::<36>()?))
 }
 
 /// The hash an API key is stored and looked up by (SHA-256, hex).
-pub fn key_hash(key: &str) -> String {
+pub(crate) fn key_hash(key: &str) -> String {
     digest(&SHA256, key.as_bytes()).as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }
 

@@ -16,13 +16,13 @@ use super::secrets::{key_hash, new_api_key, scram_secret};
 use super::{Auth, AuthError};
 
 /// The predefined role granting read access to every collection.
-pub const READ_ALL: &str = "pg_read_all_data";
+pub(crate) const READ_ALL: &str = "pg_read_all_data";
 /// The predefined role granting write access to every collection.
-pub const WRITE_ALL: &str = "pg_write_all_data";
+pub(crate) const WRITE_ALL: &str = "pg_write_all_data";
 
 /// A statement about roles or keys.
 #[derive(Debug, Clone, PartialEq)]
-pub enum AuthStatement {
+pub(crate) enum AuthStatement {
     /// `CREATE ROLE` (or `CREATE USER`, which may log in by default).
     CreateRole {
         /// The new role.
@@ -81,11 +81,11 @@ pub enum AuthStatement {
 }
 
 /// The columns a new API key is shown in, over SQL and REST alike.
-pub const KEY_COLUMNS: [&str; 3] = ["name", "role", "key"];
+pub(crate) const KEY_COLUMNS: [&str; 3] = ["name", "role", "key"];
 
 /// What running a statement produced.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// Done: the command tag.
     Done(&'static str),
     /// A new API key, shown once.
@@ -100,7 +100,7 @@ pub enum Outcome {
 }
 
 /// Parses `sql` if it is a statement about roles or keys; None when it is something else.
-pub fn parse(sql: &str) -> Option<Result<AuthStatement, AuthError>> {
+pub(crate) fn parse(sql: &str) -> Option<Result<AuthStatement, AuthError>> {
     let text = sql.trim().trim_end_matches(';').trim();
     let words: Vec<&str> = text.split_whitespace().collect();
     let upper: Vec<String> = words.iter().take(3).map(|w| w.to_ascii_uppercase()).collect();
@@ -288,7 +288,7 @@ fn check_key_name(name: &str) -> Result<(), AuthError> {
 
 impl Auth {
     /// Runs `statement` as role `caller`.
-    pub fn run(&self, caller: &str, statement: AuthStatement) -> Result<Outcome, AuthError> {
+    pub(crate) fn run(&self, caller: &str, statement: AuthStatement) -> Result<Outcome, AuthError> {
         let manage = |what| self.check_superuser(caller, what);
         match statement {
             AuthStatement::CreateRole { name, if_not_exists, options, in_role } => {
@@ -386,7 +386,7 @@ impl Auth {
 
     /// Creates API key `name` for `role` (the caller's own role when None; another role's
     /// only by a superuser). Returns the key, which is not kept, and its record.
-    pub fn create_key(&self, caller: &str, name: &str, role: Option<&str>) -> Result<(String, ApiKey), AuthError> {
+    pub(crate) fn create_key(&self, caller: &str, name: &str, role: Option<&str>) -> Result<(String, ApiKey), AuthError> {
         check_key_name(name)?;
         let role = self.key_owner(caller, role, "create API keys for other roles")?;
         self.role(&role)?;
@@ -410,7 +410,7 @@ impl Auth {
     }
 
     /// Deletes API key `name` of `role` (the caller's own when None).
-    pub fn drop_key(&self, caller: &str, name: &str, role: Option<&str>) -> Result<ApiKey, AuthError> {
+    pub(crate) fn drop_key(&self, caller: &str, name: &str, role: Option<&str>) -> Result<ApiKey, AuthError> {
         let role = self.key_owner(caller, role, "drop API keys of other roles")?;
         let mut dropped = None;
         self.update(|state| {
@@ -426,7 +426,7 @@ impl Auth {
     }
 
     /// The API keys of `role` (the caller's own when None).
-    pub fn keys(&self, caller: &str, role: Option<&str>) -> Result<Vec<ApiKey>, AuthError> {
+    pub(crate) fn keys(&self, caller: &str, role: Option<&str>) -> Result<Vec<ApiKey>, AuthError> {
         let role = self.key_owner(caller, role, "list API keys of other roles")?;
         Ok(self.store().access().snapshot()?.api_keys.into_iter().filter(|k| k.role == role).collect())
     }

@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 use super::error::{bad_json, ApiError};
 
 /// A JSON request body of type `T`.
-pub struct JsonBody<T>(pub T);
+pub(super) struct JsonBody<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;

@@ -15,12 +15,12 @@ use super::{Api, ApiError, Caller};
 
 /// The body of every document request: `{"data": [...]}`.
 #[derive(Deserialize)]
-pub struct Documents {
+pub(super) struct Documents {
     data: Vec<Value>,
 }
 
 /// `POST …/docs`: adds documents.
-pub async fn add(
+pub(super) async fn add(
     State(api): State<Api>,
     Extension(caller): Extension<Caller>,
     Path((ws, c)): Path<(String, String)>,
@@ -31,7 +31,7 @@ pub async fn add(
 }
 
 /// `PATCH …/docs`: applies `{"_id", "patch": [operations]}` to each document.
-pub async fn patch(
+pub(super) async fn patch(
     State(api): State<Api>,
     Extension(caller): Extension<Caller>,
     Path((ws, c)): Path<(String, String)>,
@@ -51,7 +51,7 @@ pub async fn patch(
 }
 
 /// `DELETE …/docs`: deletes `{"_id"}` documents.
-pub async fn delete(
+pub(super) async fn delete(
     State(api): State<Api>,
     Extension(caller): Extension<Caller>,
     Path((ws, c)): Path<(String, String)>,

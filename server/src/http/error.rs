@@ -13,7 +13,7 @@ use crate::auth::AuthError;
 /// A failed request: its status, Rockset's error type, a message a user can act on, and
 /// optionally more fields for the body (per-document statuses of a partly failed write).
 #[derive(Debug)]
-pub struct ApiError {
+pub(crate) struct ApiError {
     /// HTTP status.
     pub status: StatusCode,
     /// Rockset's error type (`INVALIDINPUT`, `NOTFOUND`, …).
@@ -26,27 +26,27 @@ pub struct ApiError {
 
 impl ApiError {
     /// An error with `status`, `kind` and `message`.
-    pub fn new(status: StatusCode, kind: &'static str, message: impl Into<String>) -> ApiError {
+    pub(crate) fn new(status: StatusCode, kind: &'static str, message: impl Into<String>) -> ApiError {
         ApiError { status, kind, message: message.into(), extra: None }
     }
 
     /// 400 `INVALIDINPUT`.
-    pub fn invalid(message: impl Into<String>) -> ApiError {
+    pub(crate) fn invalid(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, "INVALIDINPUT", message)
     }
 
     /// 404 `NOTFOUND`.
-    pub fn not_found(message: impl Into<String>) -> ApiError {
+    pub(crate) fn not_found(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::NOT_FOUND, "NOTFOUND", message)
     }
 
     /// 401 `AUTHEXCEPTION`.
-    pub fn unauthenticated(message: impl Into<String>) -> ApiError {
+    pub(crate) fn unauthenticated(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::UNAUTHORIZED, "AUTHEXCEPTION", message)
     }
 
     /// 500 `INTERNALERROR`.
-    pub fn internal(message: impl Into<String>) -> ApiError {
+    pub(crate) fn internal(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "INTERNALERROR", message)
     }
 }
@@ -112,6 +112,6 @@ impl From<AuthError> for ApiError {
 }
 
 /// A request body that is not the JSON the endpoint takes.
-pub fn bad_json(e: &serde_json::Error) -> ApiError {
+pub(super) fn bad_json(e: &serde_json::Error) -> ApiError {
     ApiError::invalid(format!("invalid JSON in the request body at line {}, column {}: {e}", e.line(), e.column()))
 }

@@ -12,7 +12,7 @@ use super::{Api, ApiError, Caller};
 
 /// `POST /users/{user}/apikeys` body.
 #[derive(Deserialize)]
-pub struct CreateKey {
+pub(super) struct CreateKey {
     name: String,
     /// The role the key acts as (the caller's own when absent).
     #[serde(default)]
@@ -36,7 +36,7 @@ fn user_role<'a>(caller: &'a Caller, user: &'a str) -> Option<&'a str> {
 }
 
 /// `POST /users/{user}/apikeys`.
-pub async fn create(
+pub(super) async fn create(
     State(api): State<Api>,
     Extension(caller): Extension<Caller>,
     Path(user): Path<String>,
@@ -48,13 +48,13 @@ pub async fn create(
 }
 
 /// `GET /users/{user}/apikeys`.
-pub async fn list(State(api): State<Api>, Extension(caller): Extension<Caller>, Path(user): Path<String>) -> Result<Json<Value>, ApiError> {
+pub(super) async fn list(State(api): State<Api>, Extension(caller): Extension<Caller>, Path(user): Path<String>) -> Result<Json<Value>, ApiError> {
     let keys = api.auth.keys(&caller.0, user_role(&caller, &user))?;
     Ok(Json(json!({ "data": keys.iter().map(|k| key_json(k, None)).collect::<Vec<_>>() })))
 }
 
 /// `GET /users/{user}/apikeys/{name}`.
-pub async fn show(
+pub(super) async fn show(
     State(api): State<Api>,
     Extension(caller): Extension<Caller>,
     Path((user, name)): Path<(String, String)>,
@@ -65,7 +65,7 @@ pub async fn show(
 }
 
 /// `DELETE /users/{user}/apikeys/{name}`.
-pub async fn delete(
+pub(super) async fn delete(
     State(api): State<Api>,
     Extension(caller): Extension<Caller>,
     Path((user, name)): Path<(String, String)>,

@@ -31,11 +31,11 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
 use crate::auth::{Auth, SUPERUSER};
-pub use error::ApiError;
+pub(crate) use error::ApiError;
 
 /// What every handler works with.
 #[derive(Clone)]
-pub struct Api {
+pub(crate) struct Api {
     engine: Arc<Engine>,
     store: Arc<Store>,
     auth: Auth,
@@ -45,7 +45,7 @@ pub struct Api {
 
 /// Limits of the REST API.
 #[derive(Debug, Clone, Copy)]
-pub struct Limits {
+pub(crate) struct Limits {
     /// Largest request body, in bytes (413 beyond).
     pub max_body_bytes: usize,
     /// Requests served at once (429 beyond).
@@ -54,13 +54,13 @@ pub struct Limits {
 
 /// The role a request acts as.
 #[derive(Debug, Clone)]
-pub struct Caller(pub String);
+pub(crate) struct Caller(pub String);
 
 /// The OpenAPI document describing this API.
 const OPENAPI: &str = include_str!("openapi.json");
 
 /// The API's routes over `engine` and `store`.
-pub fn router(engine: Arc<Engine>, store: Arc<Store>, auth: Auth, limits: Limits) -> Router {
+pub(crate) fn router(engine: Arc<Engine>, store: Arc<Store>, auth: Auth, limits: Limits) -> Router {
     let api = Api { engine, store, auth, slots: Arc::new(Semaphore::new(limits.max_concurrent)) };
     let org = Router::new()
         .route("/ws", get(workspaces::list).post(workspaces::create))
@@ -84,7 +84,7 @@ pub fn router(engine: Arc<Engine>, store: Arc<Store>, auth: Auth, limits: Limits
 
 /// Serves `router` on `listener` until the task is dropped: HTTPS when `tls` is given, else
 /// plain HTTP.
-pub async fn serve(listener: TcpListener, router: Router, tls: Option<TlsAcceptor>) {
+pub(crate) async fn serve(listener: TcpListener, router: Router, tls: Option<TlsAcceptor>) {
     let Some(tls) = tls else {
         let service = router.into_make_service_with_connect_info::<SocketAddr>();
         if let Err(e) = axum::serve(listener, service).await {

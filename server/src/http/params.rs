@@ -10,7 +10,7 @@ use super::ApiError;
 
 /// One parameter of a query.
 #[derive(Debug, Deserialize)]
-pub struct Parameter {
+pub(super) struct Parameter {
     name: String,
     #[serde(rename = "type", default)]
     kind: Option<String>,
@@ -21,7 +21,7 @@ pub struct Parameter {
 /// Strings (`'…'`, `E'…'`, `$tag$…$tag$`), quoted names, comments (nested `/* */` too) and
 /// casts (`::`) are left as they are. SQL that already has `$n` parameters cannot also have
 /// named ones.
-pub fn positional(sql: &str) -> Result<(String, Vec<String>), ApiError> {
+pub(super) fn positional(sql: &str) -> Result<(String, Vec<String>), ApiError> {
     let mut out = String::with_capacity(sql.len());
     let mut names: Vec<String> = Vec::new();
     let mut positional = false;
@@ -123,7 +123,7 @@ fn dollar_quoted(rest: &str) -> Option<usize> {
 }
 
 /// The values for `names`, in order, from the request's parameters.
-pub fn values(names: &[String], given: &[Parameter]) -> Result<Vec<ScalarValue>, ApiError> {
+pub(super) fn values(names: &[String], given: &[Parameter]) -> Result<Vec<ScalarValue>, ApiError> {
     names
         .iter()
         .map(|name| {

@@ -18,7 +18,7 @@ use crate::auth::statements::{self as auth_statements, Outcome, KEY_COLUMNS};
 
 /// The request body.
 #[derive(Deserialize)]
-pub struct QueryRequest {
+pub(super) struct QueryRequest {
     sql: Sql,
     /// Longest a read may run, in milliseconds.
     #[serde(default)]
@@ -27,7 +27,7 @@ pub struct QueryRequest {
 
 /// The statement and its parameters.
 #[derive(Deserialize)]
-pub struct Sql {
+pub(super) struct Sql {
     query: String,
     #[serde(default)]
     parameters: Vec<Parameter>,
@@ -37,7 +37,7 @@ pub struct Sql {
 }
 
 /// Runs the query.
-pub async fn run(State(api): State<Api>, Extension(caller): Extension<Caller>, JsonBody(request): JsonBody<QueryRequest>) -> Result<Json<Value>, ApiError> {
+pub(super) async fn run(State(api): State<Api>, Extension(caller): Extension<Caller>, JsonBody(request): JsonBody<QueryRequest>) -> Result<Json<Value>, ApiError> {
     let started = Instant::now();
     let query_id = uuid::Uuid::new_v4().to_string();
     let (sql, names) = positional(&request.sql.query)?;

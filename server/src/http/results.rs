@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use super::ApiError;
 
 /// The rows of `batches`, at most `limit` of them.
-pub fn rows(batches: &[RecordBatch], limit: Option<usize>) -> Result<Vec<Value>, ApiError> {
+pub(super) fn rows(batches: &[RecordBatch], limit: Option<usize>) -> Result<Vec<Value>, ApiError> {
     let mut out = Vec::new();
     for batch in batches {
         let schema = batch.schema();
@@ -78,7 +78,7 @@ fn elements(values: &dyn Array) -> Result<Vec<Value>, ApiError> {
 }
 
 /// `column_fields`: each column's name and type.
-pub fn column_fields(schema: &Schema) -> Vec<Value> {
+pub(super) fn column_fields(schema: &Schema) -> Vec<Value> {
     schema
         .fields()
         .iter()

@@ -18,13 +18,13 @@ type Reply = Result<Json<Value>, ApiError>;
 
 /// `POST /ws` body.
 #[derive(Deserialize)]
-pub struct CreateWorkspace {
+pub(super) struct CreateWorkspace {
     name: String,
 }
 
 /// `POST /ws/{ws}/collections` body (Rockset's fields Cairn uses, plus `shards`).
 #[derive(Deserialize)]
-pub struct CreateCollection {
+pub(super) struct CreateCollection {
     name: String,
     #[serde(default)]
     retention_secs: Option<i64>,
@@ -36,7 +36,7 @@ pub struct CreateCollection {
 
 /// Which field holds a document's event time.
 #[derive(Deserialize)]
-pub struct EventTimeInfo {
+pub(super) struct EventTimeInfo {
     field: String,
 }
 
@@ -64,27 +64,27 @@ fn collection_json(ws: &str, name: &str, c: &Collection) -> Value {
 }
 
 /// `GET /ws`.
-pub async fn list(State(api): State<Api>, Extension(caller): Extension<Caller>) -> Reply {
+pub(super) async fn list(State(api): State<Api>, Extension(caller): Extension<Caller>) -> Reply {
     api.auth.check(&caller.0, Privilege::Read)?;
     let data = api.store.workspaces()?.iter().map(|w| workspace_json(&api.store, w)).collect::<Result<Vec<_>, _>>()?;
     Ok(Json(json!({ "data": data })))
 }
 
 /// `POST /ws`.
-pub async fn create(State(api): State<Api>, Extension(caller): Extension<Caller>, JsonBody(body): JsonBody<CreateWorkspace>) -> Reply {
+pub(super) async fn create(State(api): State<Api>, Extension(caller): Extension<Caller>, JsonBody(body): JsonBody<CreateWorkspace>) -> Reply {
     api.auth.check(&caller.0, Privilege::Write)?;
     api.engine.create_workspace(&body.name)?;
     Ok(Json(json!({ "data": workspace_json(&api.store, &body.name)? })))
 }
 
 /// `GET /ws/{ws}`.
-pub async fn show(State(api): State<Api>, Extension(caller): Extension<Caller>, Path(ws): Path<String>) -> Reply {
+pub(super) async fn show(State(api): State<Api>, Extension(caller): Extension<Caller>, Path(ws): Path<String>) -> Reply {
     api.auth.check(&caller.0, Privilege::Read)?;
     Ok(Json(json!({ "data": workspace_json(&api.store, &ws)? })))
 }
 
 /// `DELETE /ws/{ws}`: the workspace must be empty.
-pub async fn delete(State(api): State<Api>, Extension(caller): Extension<Caller>, Path(ws): Path<String>) -> Reply {
+pub(super) async fn delete(State(api): State<Api>, Extension(caller): Extension<Caller>, Path(ws): Path<String>) -> Reply {
     api.auth.check(&caller.0, Privilege::Write)?;
     let data = workspace_json(&api.store, &ws)?;
     api.engine.drop_workspace(&ws)?;
@@ -92,7 +92,7 @@ pub async fn delete(State(api): State<Api>, Extension(caller): Extension<Caller>
 }
 
 /// `GET /collections`: every workspace's collections.
-pub async fn all_collections(State(api): State<Api>, Extension(caller): Extension<Caller>) -> Reply {
+pub(super) async fn all_collections(State(api): State<Api>, Extension(caller): Extension<Caller>) -> Reply {
     api.auth.check(&caller.0, Privilege::Read)?;
     let mut data = Vec::new();
     for ws in api.store.workspaces()? {
@@ -113,13 +113,13 @@ fn collections_of(store: &Store, ws: &str) -> Result<Vec<Value>, ApiError> {
 }
 
 /// `GET /ws/{ws}/collections`.
-pub async fn collections(State(api): State<Api>, Extension(caller): Extension<Caller>, Path(ws): Path<String>) -> Reply {
+pub(super) async fn collections(State(api): State<Api>, Extension(caller): Extension<Caller>, Path(ws): Path<String>) -> Reply {
     api.auth.check(&caller.0, Privilege::Read)?;
     Ok(Json(json!({ "data": collections_of(&api.store, &ws)? })))
 }
 
 /// `POST /ws/{ws}/collections`.
-pub async fn create_collection(
+pub(super) async fn create_collection(
     State(api): State<Api>,
     Extension(caller): Extension<Caller>,
     Path(ws): Path<String>,
@@ -145,14 +145,14 @@ pub async fn create_collection(
 }
 
 /// `GET /ws/{ws}/collections/{c}`.
-pub async fn collection(State(api): State<Api>, Extension(caller): Extension<Caller>, Path((ws, c)): Path<(String, String)>) -> Reply {
+pub(super) async fn collection(State(api): State<Api>, Extension(caller): Extension<Caller>, Path((ws, c)): Path<(String, String)>) -> Reply {
     api.auth.check(&caller.0, Privilege::Read)?;
     let coll = api.store.collection(&ws, &c)?;
     Ok(Json(json!({ "data": collection_json(&ws, &c, &coll) })))
 }
 
 /// `DELETE /ws/{ws}/collections/{c}`.
-pub async fn drop_collection(
+pub(super) async fn drop_collection(
     State(api): State<Api>,
     Extension(caller): Extension<Caller>,
     Path((ws, c)): Path<(String, String)>,

@@ -14,7 +14,7 @@ use crate::auth::statements::{AuthStatement, Outcome, KEY_COLUMNS};
 use crate::auth::{Auth, AuthError};
 
 /// The role `client` logged in as.
-pub fn role<C: ClientInfo>(client: &C) -> PgWireResult<String> {
+pub(super) fn role<C: ClientInfo>(client: &C) -> PgWireResult<String> {
     client
         .session_extensions()
         .get::<LoggedIn>()
@@ -23,22 +23,22 @@ pub fn role<C: ClientInfo>(client: &C) -> PgWireResult<String> {
 }
 
 /// The error a client gets for a refused or failed statement about roles.
-pub fn auth_error(e: &AuthError) -> PgWireError {
+pub(super) fn auth_error(e: &AuthError) -> PgWireError {
     refuse(e.sqlstate(), e.to_string())
 }
 
 /// Checks that `role` may run a statement needing `needed`.
-pub fn check(auth: &Auth, role: &str, needed: Privilege) -> PgWireResult<()> {
+pub(super) fn check(auth: &Auth, role: &str, needed: Privilege) -> PgWireResult<()> {
     auth.check(role, needed).map_err(|e| auth_error(&e))
 }
 
 /// The columns `CREATE API KEY` returns; None for the other statements about roles.
-pub fn columns(statement: &AuthStatement) -> Option<SchemaRef> {
+pub(super) fn columns(statement: &AuthStatement) -> Option<SchemaRef> {
     matches!(statement, AuthStatement::CreateKey { .. }).then(|| encode::text_schema(&KEY_COLUMNS))
 }
 
 /// Runs a statement about roles or keys as `role`.
-pub fn run(auth: &Auth, role: &str, statement: AuthStatement, format: &Format) -> PgWireResult<Response> {
+pub(super) fn run(auth: &Auth, role: &str, statement: AuthStatement, format: &Format) -> PgWireResult<Response> {
     match auth.run(role, statement).map_err(|e| auth_error(&e))? {
         Outcome::Done(tag) => Ok(Response::Execution(Tag::new(tag))),
         Outcome::Key { name, role, key } => encode::text_rows(&KEY_COLUMNS, vec![vec![name], vec![role], vec![key]], format),

@@ -27,12 +27,12 @@ use super::queries::Queries;
 use super::settings::Refusal;
 
 /// CSV and text data held for one COPY at most; NDJSON streams and has no limit.
-pub const MAX_BUFFERED: usize = 256 << 20;
+pub(super) const MAX_BUFFERED: usize = 256 << 20;
 /// NDJSON documents written at a time.
 const BATCH: usize = 10_000;
 
 /// A COPY FROM STDIN in progress.
-pub struct Loading {
+pub(super) struct Loading {
     session: Session,
     table: ObjectName,
     fields: Vec<String>,
@@ -50,7 +50,7 @@ pub struct Loading {
 
 /// The connection's COPY in progress, kept in its session extensions.
 #[derive(Default)]
-pub struct CopyState(Mutex<Option<Loading>>);
+pub(super) struct CopyState(Mutex<Option<Loading>>);
 
 impl CopyState {
     fn take(&self) -> Option<Loading> {
@@ -65,7 +65,7 @@ impl CopyState {
 }
 
 /// Drops a COPY the connection left unfinished (ended by a protocol error or a cancel).
-pub fn forget<C: ClientInfo>(client: &C) {
+pub(super) fn forget<C: ClientInfo>(client: &C) {
     if let Some(state) = client.session_extensions().get::<CopyState>() {
         let _abandoned = state.take();
     }
@@ -76,7 +76,7 @@ fn state<C: ClientInfo>(client: &C) -> Arc<CopyState> {
 }
 
 /// Starts `COPY table FROM STDIN`: the client is asked for its data.
-pub fn start_copy_in<C: ClientInfo>(
+pub(super) fn start_copy_in<C: ClientInfo>(
     engine: &Engine,
     client: &C,
     table: ObjectName,
@@ -93,7 +93,7 @@ pub fn start_copy_in<C: ClientInfo>(
 }
 
 /// Runs `query` and answers with its rows as COPY data.
-pub async fn copy_out(engine: &Engine, session: &Session, query: &str, options: &Options) -> PgWireResult<Response> {
+pub(super) async fn copy_out(engine: &Engine, session: &Session, query: &str, options: &Options) -> PgWireResult<Response> {
     let output = engine.run(session, query, &[]).await.map_err(|e| engine_error(&e))?;
     let Output::Rows { schema, batches } = output else {
         return Err(refuse("42601", "COPY TO needs a query that returns rows".into()));

@@ -18,7 +18,7 @@ use super::settings::Refusal;
 
 /// How COPY data is laid out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Layout {
+pub(super) enum Layout {
     /// PostgreSQL's text format: delimited fields, `\N` for null, backslash escapes.
     Text,
     /// CSV.
@@ -29,7 +29,7 @@ pub enum Layout {
 
 /// How a COPY reads or writes its data.
 #[derive(Debug, Clone)]
-pub struct Options {
+pub(super) struct Options {
     pub layout: Layout,
     pub delimiter: char,
     pub header: bool,
@@ -39,7 +39,7 @@ pub struct Options {
 
 /// A parsed COPY.
 #[derive(Debug, Clone)]
-pub enum Copy {
+pub(super) enum Copy {
     /// `COPY coll [(fields)] FROM STDIN`.
     In { table: ObjectName, fields: Vec<String>, options: Options },
     /// `COPY coll [(fields)] TO STDOUT` or `COPY (query) TO STDOUT`: the query to run.
@@ -47,7 +47,7 @@ pub enum Copy {
 }
 
 /// The COPY `sql` is, if it is one; why it cannot run if it is malformed or reads files.
-pub fn parse(sql: &str) -> Option<Result<Copy, Refusal>> {
+pub(super) fn parse(sql: &str) -> Option<Result<Copy, Refusal>> {
     let first = sql.split_whitespace().next()?;
     if !first.eq_ignore_ascii_case("copy") {
         return None;
@@ -141,12 +141,12 @@ fn copy_options(options: &[CopyOption], legacy: &[CopyLegacyOption], to: bool) -
 }
 
 /// A problem with COPY data, with the line it is on.
-pub fn bad_data(line: usize, message: impl std::fmt::Display) -> Refusal {
+pub(super) fn bad_data(line: usize, message: impl std::fmt::Display) -> Refusal {
     ("22P04", format!("COPY data, line {line}: {message}"))
 }
 
 /// One NDJSON line as a document.
-pub fn ndjson_document(line: &[u8], number: usize) -> Result<Value, Refusal> {
+pub(super) fn ndjson_document(line: &[u8], number: usize) -> Result<Value, Refusal> {
     match Value::from_json_slice(line) {
         Ok(doc @ Value::Object(_)) => Ok(doc),
         Ok(_) => Err(bad_data(number, "a document must be a JSON object")),
@@ -156,7 +156,7 @@ pub fn ndjson_document(line: &[u8], number: usize) -> Result<Value, Refusal> {
 
 /// The documents of CSV or text `data`. `fields` names the fields, else the header does
 /// (CSV); `columns` gives the names when neither does.
-pub fn row_documents(data: &[u8], options: &Options, fields: &[String], columns: impl FnOnce() -> Vec<String>) -> Result<Vec<Value>, Refusal> {
+pub(super) fn row_documents(data: &[u8], options: &Options, fields: &[String], columns: impl FnOnce() -> Vec<String>) -> Result<Vec<Value>, Refusal> {
     let mut rows = match options.layout {
         Layout::Csv => csv_rows(data, options)?,
         _ => text_rows(data, options)?,

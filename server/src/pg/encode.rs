@@ -23,7 +23,7 @@ use postgres_types::{to_sql_checked, IsNull, ToSql};
 
 /// The wire description of a result set's columns: JSON columns are `jsonb`, the others
 /// take arrow-pg's mapping of their Arrow type.
-pub fn fields(schema: &Schema, format: &Format, options: Arc<FormatOptions>) -> PgWireResult<Vec<FieldInfo>> {
+pub(super) fn fields(schema: &Schema, format: &Format, options: Arc<FormatOptions>) -> PgWireResult<Vec<FieldInfo>> {
     let mut fields = arrow_schema_to_pg_fields(schema, format, Some(options.clone()))?;
     for (i, f) in schema.fields().iter().enumerate() {
         if is_json(f) {
@@ -40,7 +40,7 @@ fn is_json(f: &Field) -> bool {
 
 /// Checks that per-column result format codes, if the client sent them, number `width`:
 /// pgwire looks each column's code up by position.
-pub fn check_formats(format: &Format, width: usize) -> PgWireResult<()> {
+pub(super) fn check_formats(format: &Format, width: usize) -> PgWireResult<()> {
     match format {
         Format::Individual(codes) if codes.len() != width => {
             Err(refuse("08P01", format!("bind message has {} result formats but {width} columns", codes.len())))
@@ -50,12 +50,12 @@ pub fn check_formats(format: &Format, width: usize) -> PgWireResult<()> {
 }
 
 /// Columns of text, one per name.
-pub fn text_schema(names: &[&str]) -> SchemaRef {
+pub(super) fn text_schema(names: &[&str]) -> SchemaRef {
     Arc::new(Schema::new(names.iter().map(|n| Field::new(*n, DataType::Utf8, false)).collect::<Vec<_>>()))
 }
 
 /// A result set of text columns, `columns[i]` holding the values of `names[i]`, in `format`.
-pub fn text_rows(names: &[&str], columns: Vec<Vec<String>>, format: &Format) -> PgWireResult<Response> {
+pub(super) fn text_rows(names: &[&str], columns: Vec<Vec<String>>, format: &Format) -> PgWireResult<Response> {
     let schema = text_schema(names);
     let arrays = columns.into_iter().map(|c| Arc::new(StringArray::from(c)) as ArrayRef).collect();
     let batch = RecordBatch::try_new(schema.clone(), arrays).map_err(|e| refuse("XX000", e.to_string()))?;
@@ -63,7 +63,7 @@ pub fn text_rows(names: &[&str], columns: Vec<Vec<String>>, format: &Format) -> 
 }
 
 /// The wire response for an engine result, in `format`.
-pub fn response(output: Output, format: &Format, options: Arc<FormatOptions>) -> PgWireResult<Response> {
+pub(super) fn response(output: Output, format: &Format, options: Arc<FormatOptions>) -> PgWireResult<Response> {
     match output {
         Output::Rows { schema, batches } => {
             let fields = Arc::new(fields(&schema, format, options)?);
@@ -79,7 +79,7 @@ pub fn response(output: Output, format: &Format, options: Arc<FormatOptions>) ->
 }
 
 /// A command's completion tag, with the row count PostgreSQL reports for it.
-pub fn command_tag(tag: &str, count: u64) -> Tag {
+pub(super) fn command_tag(tag: &str, count: u64) -> Tag {
     match tag {
         "INSERT" => Tag::new(tag).with_oid(0).with_rows(count as usize),
         "UPDATE" | "DELETE" | "COPY" => Tag::new(tag).with_rows(count as usize),
@@ -88,7 +88,7 @@ pub fn command_tag(tag: &str, count: u64) -> Tag {
 }
 
 /// Appends the rows of `batch` to `rows`, encoded by `encoder` (data rows, or COPY data).
-pub fn encode_rows<E: Encoder>(encoder: &mut E, fields: &[FieldInfo], batch: &RecordBatch, rows: &mut Vec<E::Item>) -> PgWireResult<()> {
+pub(super) fn encode_rows<E: Encoder>(encoder: &mut E, fields: &[FieldInfo], batch: &RecordBatch, rows: &mut Vec<E::Item>) -> PgWireResult<()> {
     let schema = batch.schema();
     for row in 0..batch.num_rows() {
         for (i, column) in batch.columns().iter().enumerate() {
@@ -144,7 +144,7 @@ fn error_info(e: &EngineError) -> ErrorInfo {
 }
 
 /// An engine error as pgwire's error type.
-pub fn engine_error(e: &EngineError) -> PgWireError {
+pub(super) fn engine_error(e: &EngineError) -> PgWireError {
     PgWireError::UserError(Box::new(error_info(e)))
 }
 
@@ -154,7 +154,7 @@ fn user_error(code: &str, message: String) -> ErrorInfo {
 }
 
 /// [`user_error`] as pgwire's error type.
-pub fn refuse(code: &str, message: String) -> PgWireError {
+pub(super) fn refuse(code: &str, message: String) -> PgWireError {
     PgWireError::UserError(Box::new(user_error(code, message)))
 }
 

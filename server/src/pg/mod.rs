@@ -33,7 +33,7 @@ use queries::Queries;
 use startup::Startup;
 
 /// The handlers of every connection: one engine shared by all.
-pub struct Frontend {
+pub(crate) struct Frontend {
     queries: Arc<Queries>,
     startup: Arc<Startup>,
     cancel: Arc<DefaultCancelHandler>,
@@ -42,7 +42,7 @@ pub struct Frontend {
 impl Frontend {
     /// A frontend running statements on `engine` for the roles of `auth`; with
     /// `tls_required`, connections without TLS are refused at startup.
-    pub fn new(engine: Arc<Engine>, auth: Auth, tls_required: bool) -> Frontend {
+    pub(crate) fn new(engine: Arc<Engine>, auth: Auth, tls_required: bool) -> Frontend {
         let connections = Arc::new(ConnectionManager::new());
         Frontend {
             queries: Arc::new(Queries::new(engine, auth.clone())),
@@ -77,7 +77,7 @@ impl PgWireServerHandlers for Frontend {
 /// Serves `frontend` on `listener` until the task is dropped, offering TLS when `tls` is set,
 /// with at most `max_connections` connections open: the next one is told so (SQLSTATE 53300)
 /// and closed.
-pub async fn serve(listener: TcpListener, frontend: Arc<Frontend>, tls: Option<TlsAcceptor>, max_connections: usize) {
+pub(crate) async fn serve(listener: TcpListener, frontend: Arc<Frontend>, tls: Option<TlsAcceptor>, max_connections: usize) {
     let slots = Arc::new(Semaphore::new(max_connections));
     loop {
         match listener.accept().await {

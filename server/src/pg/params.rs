@@ -20,7 +20,7 @@ use super::encode::refuse;
 
 /// The values bound in `portal`, `$1` first; `inferred` holds the type the statement gives
 /// each parameter.
-pub fn decode<S: Clone>(portal: &Portal<S>, inferred: &[Option<DataType>]) -> PgWireResult<Vec<ScalarValue>> {
+pub(super) fn decode<S: Clone>(portal: &Portal<S>, inferred: &[Option<DataType>]) -> PgWireResult<Vec<ScalarValue>> {
     let n = portal.parameter_len();
     if let Format::Individual(codes) = &portal.parameter_format {
         if codes.len() != n {

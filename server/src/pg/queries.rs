@@ -36,7 +36,7 @@ use cairn_engine::Privilege;
 
 /// A parsed statement of the extended protocol.
 #[derive(Debug, Clone)]
-pub struct Prepared {
+pub(super) struct Prepared {
     /// Its text.
     sql: String,
     /// The session command it is, if it is one.
@@ -46,7 +46,7 @@ pub struct Prepared {
 }
 
 /// Runs the statements of every connection on one engine, each checked against its role.
-pub struct Queries {
+pub(super) struct Queries {
     engine: Arc<Engine>,
     auth: Auth,
     parser: Arc<Parser>,
@@ -54,7 +54,7 @@ pub struct Queries {
 
 impl Queries {
     /// Statements run on `engine`, as the roles of `auth`.
-    pub fn new(engine: Arc<Engine>, auth: Auth) -> Queries {
+    pub(super) fn new(engine: Arc<Engine>, auth: Auth) -> Queries {
         Queries { parser: Arc::new(Parser { engine: engine.clone() }), engine, auth }
     }
 
@@ -183,7 +183,7 @@ impl ExtendedQueryHandler for Queries {
 }
 
 /// Parses and describes statements of the extended protocol.
-pub struct Parser {
+pub(super) struct Parser {
     engine: Arc<Engine>,
 }
 

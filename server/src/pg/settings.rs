@@ -11,7 +11,7 @@ use cairn_engine::Session;
 
 /// A session command, parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Command {
+pub(super) enum Command {
     /// `SET name TO value` (None: `TO DEFAULT`), `SET TIME ZONE value`, `RESET name`.
     Set { name: String, value: Option<String> },
     /// `RESET ALL`, `DISCARD ALL`.
@@ -84,7 +84,7 @@ const KNOWN: &[Known] = &[
 ];
 
 /// The settings a client is told about when it connects, with their values.
-pub fn reported_at_startup() -> impl Iterator<Item = (&'static str, &'static str)> {
+pub(super) fn reported_at_startup() -> impl Iterator<Item = (&'static str, &'static str)> {
     KNOWN.iter().filter(|k| k.reported && k.name != "application_name").map(|k| (k.name, k.default))
 }
 
@@ -94,10 +94,10 @@ fn find(name: &str) -> Option<&'static Known> {
 }
 
 /// Why a session command failed: the SQLSTATE and the message.
-pub type Refusal = (&'static str, String);
+pub(super) type Refusal = (&'static str, String);
 
 /// The command `sql` is, if it is a session command; the error if it is a malformed one.
-pub fn parse(sql: &str) -> Option<Result<Command, Refusal>> {
+pub(super) fn parse(sql: &str) -> Option<Result<Command, Refusal>> {
     let words = words(sql);
     let lower: Vec<String> = words.iter().map(|w| w.to_ascii_lowercase()).collect();
     let first = lower.first()?.as_str();
@@ -193,10 +193,10 @@ fn words(sql: &str) -> Vec<String> {
 }
 
 /// The connection's settings (its metadata).
-pub type Metadata = HashMap<String, String>;
+pub(super) type Metadata = HashMap<String, String>;
 
 /// The value of setting `name`: the session's, else the server's default.
-pub fn value(metadata: &Metadata, name: &str) -> Option<String> {
+pub(super) fn value(metadata: &Metadata, name: &str) -> Option<String> {
     let canonical = find(name).map(|k| k.name).unwrap_or(name);
     if let Some(v) = metadata.iter().find(|(k, _)| k.eq_ignore_ascii_case(canonical)).map(|(_, v)| v.clone()) {
         return Some(v);
@@ -208,13 +208,13 @@ pub fn value(metadata: &Metadata, name: &str) -> Option<String> {
 }
 
 /// Every known setting and its value.
-pub fn all(metadata: &Metadata) -> Vec<(&'static str, String)> {
+pub(super) fn all(metadata: &Metadata) -> Vec<(&'static str, String)> {
     KNOWN.iter().map(|k| (k.name, value(metadata, k.name).unwrap_or_default())).collect()
 }
 
 /// Applies `SET name = value` (None: back to the default). Returns the setting's canonical
 /// name and, if it is one clients are told about, its new value.
-pub fn set(metadata: &mut Metadata, name: &str, value: Option<String>) -> Result<(String, Option<String>), Refusal> {
+pub(super) fn set(metadata: &mut Metadata, name: &str, value: Option<String>) -> Result<(String, Option<String>), Refusal> {
     let known = find(name);
     let canonical = match known {
         Some(k) if !k.writable => return Err(("55P02", format!("parameter \"{}\" cannot be changed", k.name))),
@@ -243,7 +243,7 @@ pub fn set(metadata: &mut Metadata, name: &str, value: Option<String>) -> Result
 }
 
 /// Forgets every setting the session changed (`RESET ALL`).
-pub fn reset_all(metadata: &mut Metadata) {
+pub(super) fn reset_all(metadata: &mut Metadata) {
     metadata.retain(|k, _| !KNOWN.iter().any(|known| known.writable && known.name.eq_ignore_ascii_case(k)) && !k.contains('.'));
 }
 
@@ -274,21 +274,21 @@ fn show_ms(ms: u64) -> String {
 }
 
 /// The statement timeout the session set; None when there is none.
-pub fn statement_timeout(metadata: &Metadata) -> Option<Duration> {
+pub(super) fn statement_timeout(metadata: &Metadata) -> Option<Duration> {
     let ms = value(metadata, "statement_timeout").and_then(|v| milliseconds(&v))?;
     (ms > 0).then(|| Duration::from_millis(ms))
 }
 
 /// How values are written as text for this session (DateStyle, IntervalStyle, bytea_output,
 /// extra_float_digits).
-pub fn format_options(metadata: &Metadata) -> FormatOptions {
+pub(super) fn format_options(metadata: &Metadata) -> FormatOptions {
     let names = ["DateStyle", "IntervalStyle", "bytea_output", "extra_float_digits"];
     let lowercase: Metadata = names.iter().filter_map(|n| Some((n.to_ascii_lowercase(), value(metadata, n)?))).collect();
     FormatOptions::from_client_metadata(&lowercase)
 }
 
 /// The engine session of a connection: its search path's first workspace.
-pub fn session(metadata: &Metadata) -> Session {
+pub(super) fn session(metadata: &Metadata) -> Session {
     let path = value(metadata, "search_path").unwrap_or_default();
     let workspace = path
         .split(',')

@@ -28,10 +28,10 @@ use crate::auth::scram::{self, Challenge};
 use crate::auth::{Auth, AuthError};
 
 /// The one database.
-pub const DATABASE: &str = "cairn";
+pub(super) const DATABASE: &str = "cairn";
 
 /// Accepts connections of the store's roles to database `cairn`.
-pub struct Startup {
+pub(super) struct Startup {
     auth: Auth,
     connections: Arc<ConnectionManager>,
     pids: RandomPidSecretKeyGenerator,
@@ -39,7 +39,7 @@ pub struct Startup {
 }
 
 /// The role a connection logged in as (kept in its extensions).
-pub struct LoggedIn(pub String);
+pub(super) struct LoggedIn(pub String);
 
 /// Where a connection's SCRAM exchange is.
 enum ScramStep {
@@ -55,7 +55,7 @@ struct Scram(Mutex<Option<ScramStep>>);
 impl Startup {
     /// A startup handler checking logins against `auth` and registering connections with
     /// `connections`; with `tls_required`, one without TLS is refused.
-    pub fn new(auth: Auth, connections: Arc<ConnectionManager>, tls_required: bool) -> Startup {
+    pub(super) fn new(auth: Auth, connections: Arc<ConnectionManager>, tls_required: bool) -> Startup {
         Startup { auth, connections, pids: RandomPidSecretKeyGenerator::default(), tls_required }
     }
 

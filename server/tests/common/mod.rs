@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
 
 /// A running `cairn serve`, stopped (SIGTERM) when dropped.
-pub struct Server {
+pub(crate) struct Server {
     child: Child,
     /// The pgwire port.
     pub port: u16,
@@ -20,25 +20,25 @@ pub struct Server {
 }
 
 impl Server {
-    pub fn start() -> Server {
+    pub(crate) fn start() -> Server {
         Server::start_with(&[])
     }
 
     /// Starts `cairn serve` with `args` added to its command line.
-    pub fn start_with(args: &[&str]) -> Server {
+    pub(crate) fn start_with(args: &[&str]) -> Server {
         Server::start_in(tempfile::tempdir().expect("temp dir"), "127.0.0.1", args)
     }
 
     /// Stops the server and starts it again on the same data, its REST API listening on
     /// `http_host`.
-    pub fn restart(mut self, http_host: &str) -> Server {
+    pub(crate) fn restart(mut self, http_host: &str) -> Server {
         self.stop();
         let dir = std::mem::replace(&mut self._dir, tempfile::tempdir().expect("temp dir"));
         Server::start_in(dir, http_host, &[])
     }
 
     /// The data directory.
-    pub fn data_dir(&self) -> std::path::PathBuf {
+    pub(crate) fn data_dir(&self) -> std::path::PathBuf {
         self._dir.path().join("data")
     }
 
@@ -65,7 +65,7 @@ impl Server {
 
     /// Sends an HTTP request with curl (waiting for the server to listen): `method path`,
     /// an optional JSON body and API key. Returns the status and the JSON body.
-    pub fn http(&self, method: &str, path: &str, body: Option<&str>, key: Option<&str>) -> (u16, serde_json::Value) {
+    pub(crate) fn http(&self, method: &str, path: &str, body: Option<&str>, key: Option<&str>) -> (u16, serde_json::Value) {
         let deadline = Instant::now() + Duration::from_secs(30);
         while std::net::TcpStream::connect(("127.0.0.1", self.http_port)).is_err() && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(50));
@@ -92,12 +92,12 @@ impl Server {
         (status, serde_json::from_str(json).unwrap_or(serde_json::Value::Null))
     }
 
-    pub async fn connect(&self) -> Client {
+    pub(crate) async fn connect(&self) -> Client {
         self.connect_as("user=cairn dbname=cairn").await.expect("connect")
     }
 
     /// Connects with `params` (`user=… dbname=…`), waiting for the server to listen.
-    pub async fn connect_as(&self, params: &str) -> Result<Client, tokio_postgres::Error> {
+    pub(crate) async fn connect_as(&self, params: &str) -> Result<Client, tokio_postgres::Error> {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let conn = format!("host=127.0.0.1 port={} {params}", self.port);
@@ -132,7 +132,7 @@ fn free_port() -> u16 {
 }
 
 /// The rows of a simple query as text cells.
-pub async fn rows(client: &Client, sql: &str) -> Vec<Vec<Option<String>>> {
+pub(crate) async fn rows(client: &Client, sql: &str) -> Vec<Vec<Option<String>>> {
     let messages = client.simple_query(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
     messages
         .into_iter()
@@ -144,11 +144,11 @@ pub async fn rows(client: &Client, sql: &str) -> Vec<Vec<Option<String>>> {
 }
 
 /// Expected text cells.
-pub fn cells(rows: &[&[&str]]) -> Vec<Vec<Option<String>>> {
+pub(crate) fn cells(rows: &[&[&str]]) -> Vec<Vec<Option<String>>> {
     rows.iter().map(|r| r.iter().map(|c| Some((*c).to_owned())).collect()).collect()
 }
 
 /// The SQLSTATE of a failed statement.
-pub fn code(e: tokio_postgres::Error) -> Option<String> {
+pub(crate) fn code(e: tokio_postgres::Error) -> Option<String> {
     e.code().map(|c| c.code().to_owned())
 }

@@ -15,10 +15,15 @@
 
 /// Column family names.
 pub mod cf {
+    /// The row index.
     pub const ROWS: &str = "rows";
+    /// The column index.
     pub const COLS: &str = "cols";
+    /// The search index.
     pub const SEARCH: &str = "search";
+    /// The range index.
     pub const RANGE: &str = "range";
+    /// Counters, statistics and the document-number allocator.
     pub const META: &str = "meta";
     /// Pending value postings, one record per write batch, until folded into `search`.
     pub const PENDING: &str = "pending";

@@ -17,20 +17,51 @@ use crate::value::{Value, ValueType};
 #[derive(Debug, Clone, PartialEq)]
 pub enum IndexPredicate {
     /// Value equals (ints and floats compare numerically; other types strictly).
-    Eq { path: String, value: Value },
+    Eq {
+        /// The field path.
+        path: String,
+        /// The value.
+        value: Value,
+    },
     /// Value equals one of these.
-    In { path: String, values: Vec<Value> },
+    In {
+        /// The field path.
+        path: String,
+        /// The values.
+        values: Vec<Value>,
+    },
     /// String value starts with `prefix`.
-    Prefix { path: String, prefix: String },
+    Prefix {
+        /// The field path.
+        path: String,
+        /// The prefix.
+        prefix: String,
+    },
     /// Value within bounds; both bounds must be of one type family (numbers, strings, …),
     /// and only values of that family match.
-    Range { path: String, lower: Bound<Value>, upper: Bound<Value> },
+    Range {
+        /// The field path.
+        path: String,
+        /// The lower bound.
+        lower: Bound<Value>,
+        /// The upper bound.
+        upper: Bound<Value>,
+    },
     /// Value is JSON null.
-    Null { path: String },
+    Null {
+        /// The field path.
+        path: String,
+    },
     /// The path holds a value of any type (including null).
-    Defined { path: String },
+    Defined {
+        /// The field path.
+        path: String,
+    },
     /// The path is missing (undefined).
-    Undefined { path: String },
+    Undefined {
+        /// The field path.
+        path: String,
+    },
     /// Every sub-predicate holds.
     And(Vec<IndexPredicate>),
     /// Some sub-predicate holds.

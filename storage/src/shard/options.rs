@@ -26,7 +26,7 @@ impl SharedResources {
 }
 
 /// Database-wide options.
-pub fn db_options() -> Options {
+pub(super) fn db_options() -> Options {
     let mut o = Options::default();
     o.create_if_missing(true);
     o.create_missing_column_families(true);
@@ -41,12 +41,12 @@ pub fn db_options() -> Options {
 }
 
 /// Column family descriptors for a shard.
-pub fn column_families(res: &SharedResources) -> Vec<ColumnFamilyDescriptor> {
+pub(super) fn column_families(res: &SharedResources) -> Vec<ColumnFamilyDescriptor> {
     cf::ALL.iter().map(|name| ColumnFamilyDescriptor::new(*name, cf_options(name, res))).collect()
 }
 
 /// Options for writing SST files destined for the search index (folded pending postings).
-pub fn search_sst_options(res: &SharedResources) -> Options {
+pub(super) fn search_sst_options(res: &SharedResources) -> Options {
     cf_options(cf::SEARCH, res)
 }
 

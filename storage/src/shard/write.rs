@@ -30,9 +30,17 @@ pub enum ShardOp {
     /// Insert or replace a normalized document (it has `_id` and `_event_time`).
     Put(Object),
     /// Apply a JSON Patch to an existing document.
-    Patch { id: String, ops: Vec<PatchOp> },
+    Patch {
+        /// The document's `_id`.
+        id: String,
+        /// The patch's operations, applied in order.
+        ops: Vec<PatchOp>,
+    },
     /// Delete a document.
-    Delete { id: String },
+    Delete {
+        /// The document's `_id`.
+        id: String,
+    },
 }
 
 /// What a successful operation did.

@@ -12,17 +12,29 @@ use crate::error::{corrupt, Result};
 
 /// Type tags; their order is the cross-type sort order.
 pub mod tag {
+    /// JSON null.
     pub const NULL: u8 = 0x10;
+    /// `false`.
     pub const FALSE: u8 = 0x20;
+    /// `true`.
     pub const TRUE: u8 = 0x21;
+    /// Ints and floats, in one numeric order.
     pub const NUMBER: u8 = 0x30;
+    /// Strings.
     pub const STRING: u8 = 0x40;
+    /// Bytes.
     pub const BYTES: u8 = 0x50;
+    /// Dates.
     pub const DATE: u8 = 0x60;
+    /// Times of day.
     pub const TIME: u8 = 0x70;
+    /// Datetimes without a time zone.
     pub const DATETIME: u8 = 0x80;
+    /// Timestamps (UTC).
     pub const TIMESTAMP: u8 = 0x90;
+    /// Objects.
     pub const OBJECT: u8 = 0xA0;
+    /// Arrays.
     pub const ARRAY: u8 = 0xB0;
 }
 

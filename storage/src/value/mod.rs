@@ -48,17 +48,29 @@ pub enum Value {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[repr(u8)]
 pub enum ValueType {
+    /// JSON null.
     Null = 0,
+    /// `true` or `false`.
     Bool = 1,
+    /// A 64-bit signed integer.
     Int = 2,
+    /// A 64-bit float.
     Float = 3,
+    /// UTF-8 text.
     String = 4,
+    /// Bytes.
     Bytes = 5,
+    /// A date.
     Date = 6,
+    /// A time of day.
     Time = 7,
+    /// A date and time without a time zone.
     DateTime = 8,
+    /// An instant (UTC).
     Timestamp = 9,
+    /// An object of named fields.
     Object = 10,
+    /// An array.
     Array = 11,
 }
 

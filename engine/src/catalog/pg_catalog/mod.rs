@@ -33,7 +33,7 @@ use tables::{CairnColumns, PgCatalog};
 pub(crate) const PG_CATALOG: &str = "pg_catalog";
 
 /// Installs `pg_catalog` into catalog `catalog` of `ctx`, with its functions.
-pub fn install(ctx: &SessionContext, catalog: &str) -> Result<()> {
+pub(crate) fn install(ctx: &SessionContext, catalog: &str) -> Result<()> {
     setup_pg_catalog(ctx, catalog, EmptyContextProvider).map_err(|e| EngineError::DataFusion(*e))?;
     // pg_catalog installs its own type planner; Cairn's reads JSON types and defers to it.
     let state = ctx.state_ref();

@@ -41,7 +41,7 @@ const AGGREGATES: &[&str] = &["count", "max", "min", "sum", "avg", "array_agg", 
 /// Adapts a catalog query, written for PostgreSQL, to what DataFusion plans: correlated
 /// scalar subqueries become aggregates, `generate_subscripts` an `unnest`, and comment lookups
 /// NULL (see each rewrite).
-pub fn adapt_catalog_query(statement: &mut Statement) {
+pub(crate) fn adapt_catalog_query(statement: &mut Statement) {
     let _visited = visit_expressions_mut(statement, |e| {
         subscripts_as_unnest(e);
         no_comments(e);

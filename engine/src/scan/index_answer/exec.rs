@@ -21,7 +21,7 @@ use super::source::IndexSource;
 use crate::scan::access_path::describe;
 
 /// What an aggregation stage answered from the index computes for one shard.
-pub trait ShardAnswer: Send + Sync + 'static {
+pub(super) trait ShardAnswer: Send + Sync + 'static {
     /// The operator's name in EXPLAIN.
     fn name(&self) -> &'static str;
 
@@ -40,7 +40,7 @@ pub trait ShardAnswer: Send + Sync + 'static {
 }
 
 /// An aggregation stage answered from the index, one partition per shard.
-pub struct IndexAnswerExec {
+pub(super) struct IndexAnswerExec {
     source: IndexSource,
     answer: Arc<dyn ShardAnswer>,
     schema: SchemaRef,
@@ -49,7 +49,7 @@ pub struct IndexAnswerExec {
 
 impl IndexAnswerExec {
     /// The stage producing `schema` by `answer` over `source`'s `partitions` shards.
-    pub fn new(source: IndexSource, answer: Arc<dyn ShardAnswer>, schema: SchemaRef, partitions: usize) -> IndexAnswerExec {
+    pub(super) fn new(source: IndexSource, answer: Arc<dyn ShardAnswer>, schema: SchemaRef, partitions: usize) -> IndexAnswerExec {
         let properties = Arc::new(PlanProperties::new(
             EquivalenceProperties::new(schema.clone()),
             Partitioning::UnknownPartitioning(partitions),

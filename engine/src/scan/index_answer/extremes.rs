@@ -34,7 +34,7 @@ enum Answer {
 
 /// The index answer standing in for `node`, when it is the first stage of an ungrouped
 /// aggregation of only MIN/MAX of typed columns and COUNT(*) over a collection scan.
-pub fn replacement(node: &Arc<dyn ExecutionPlan>) -> Option<Arc<dyn ExecutionPlan>> {
+pub(super) fn replacement(node: &Arc<dyn ExecutionPlan>) -> Option<Arc<dyn ExecutionPlan>> {
     let (agg, scan, partitions) = first_stage(node)?;
     if !agg.group_expr().expr().is_empty() {
         return None;

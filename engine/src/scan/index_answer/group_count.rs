@@ -21,7 +21,7 @@ use crate::types::collection_schema::ColumnKind;
 
 /// The index count standing in for `node`, when it is the first stage of `count(*)` grouped
 /// by the one column a collection scan reads.
-pub fn replacement(node: &Arc<dyn ExecutionPlan>) -> Option<Arc<dyn ExecutionPlan>> {
+pub(super) fn replacement(node: &Arc<dyn ExecutionPlan>) -> Option<Arc<dyn ExecutionPlan>> {
     let (agg, scan, partitions) = first_stage(node)?;
     let group = agg.group_expr();
     match group.expr() {

@@ -18,7 +18,7 @@ use datafusion::physical_plan::ExecutionPlan;
 
 /// The rule that answers aggregations from the index.
 #[derive(Debug, Default)]
-pub struct IndexAggregates;
+pub(crate) struct IndexAggregates;
 
 impl PhysicalOptimizerRule for IndexAggregates {
     fn optimize(&self, plan: Arc<dyn ExecutionPlan>, _config: &ConfigOptions) -> DFResult<Arc<dyn ExecutionPlan>> {

@@ -23,7 +23,7 @@ use crate::types::collection_schema::SqlColumn;
 /// A collection scan whose filters the index answers exactly (and without a limit or a
 /// forced column scan): its columns over the documents matching its predicate.
 #[derive(Clone)]
-pub struct IndexSource {
+pub(super) struct IndexSource {
     /// The collection.
     pub collection: Arc<Collection>,
     /// Its name, for EXPLAIN.
@@ -42,7 +42,7 @@ impl IndexSource {
     /// `scan` as the source of an aggregation answered from the index: its filters are all
     /// ones the index answers exactly, and neither a limit nor a hint forcing a column scan
     /// holds.
-    pub fn of(scan: &CollectionScanExec) -> Option<IndexSource> {
+    pub(super) fn of(scan: &CollectionScanExec) -> Option<IndexSource> {
         let choice = scan.choice();
         if scan.limit().is_some() || choice.forced_scan {
             return None;
@@ -62,7 +62,7 @@ impl IndexSource {
     }
 
     /// Shard `partition`, failing as a scan of it would when there is none.
-    pub fn shard(&self, partition: usize) -> DFResult<Arc<Shard>> {
+    pub(super) fn shard(&self, partition: usize) -> DFResult<Arc<Shard>> {
         match self.collection.shards().get(partition) {
             Some(s) => Ok(s.clone()),
             None => internal_err!("no shard {partition} in collection {}", self.name),
@@ -70,7 +70,7 @@ impl IndexSource {
     }
 
     /// A snapshot of `shard` and the documents of it the scan would read.
-    pub fn docs(&self, shard: &Arc<Shard>) -> DFResult<(ShardSnapshot, RoaringBitmap)> {
+    pub(super) fn docs(&self, shard: &Arc<Shard>) -> DFResult<(ShardSnapshot, RoaringBitmap)> {
         let snapshot = shard.snapshot();
         let mut docs = snapshot.all_docs().map_err(to_df)?;
         if let Some(p) = &self.predicate {
@@ -82,7 +82,7 @@ impl IndexSource {
 
 /// `node` as the first stage of an aggregation over a collection scan, with the scan's
 /// partition count: a partial aggregation, or a single one over a one-shard scan.
-pub fn first_stage(node: &Arc<dyn ExecutionPlan>) -> Option<(&AggregateExec, &CollectionScanExec, usize)> {
+pub(super) fn first_stage(node: &Arc<dyn ExecutionPlan>) -> Option<(&AggregateExec, &CollectionScanExec, usize)> {
     let agg = node.downcast_ref::<AggregateExec>()?;
     let scan = scan_below(agg.input())?;
     let partitions = scan.properties().output_partitioning().partition_count();
@@ -98,7 +98,7 @@ pub fn first_stage(node: &Arc<dyn ExecutionPlan>) -> Option<(&AggregateExec, &Co
 }
 
 /// True when `a` is `count(*)` (or `count` of any non-null literal): it counts rows.
-pub fn counts_rows(a: &AggregateFunctionExpr) -> bool {
+pub(super) fn counts_rows(a: &AggregateFunctionExpr) -> bool {
     a.fun().name() == "count"
         && !a.is_distinct()
         && a.order_bys().is_empty()
@@ -107,7 +107,7 @@ pub fn counts_rows(a: &AggregateFunctionExpr) -> bool {
 
 /// The collection scan feeding `plan` unchanged: the plan itself, or below the wrappers
 /// DataFusion adds over a scan (cooperative scheduling, round-robin spreading of batches).
-pub fn scan_below(plan: &Arc<dyn ExecutionPlan>) -> Option<&CollectionScanExec> {
+pub(super) fn scan_below(plan: &Arc<dyn ExecutionPlan>) -> Option<&CollectionScanExec> {
     if let Some(scan) = plan.downcast_ref::<CollectionScanExec>() {
         return Some(scan);
     }
@@ -121,7 +121,7 @@ pub fn scan_below(plan: &Arc<dyn ExecutionPlan>) -> Option<&CollectionScanExec> 
 }
 
 /// A stored scalar as the SQL scalar of a typed column (null for objects and arrays).
-pub fn scalar(v: Value) -> ScalarValue {
+pub(super) fn scalar(v: Value) -> ScalarValue {
     match v {
         Value::Null | Value::Object(_) | Value::Array(_) => ScalarValue::Null,
         Value::Bool(b) => ScalarValue::Boolean(Some(b)),
