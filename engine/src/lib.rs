@@ -25,9 +25,9 @@ mod sql;
 mod types;
 
 pub use catalog::pg_catalog::SERVER_VERSION;
-pub use engine::{Engine, Privilege, CATALOG};
-pub use error::{EngineError, Result};
-pub use output::Output;
-pub use session::{Description, Session};
+pub use engine::{Engine, Privilege, Statement};
+pub use error::{EngineError, Result, SqlState};
+pub use output::{Description, Output};
+pub use session::Session;
 pub use sql::split_statements;
 pub use types::variant::{variant_scalar, JSON_COLUMN};

@@ -1,7 +1,8 @@
-//! What running a statement gives back.
+//! What a statement gives back: its result when it runs, and what it takes and returns when
+//! it is described before running (prepared statements).
 
 use arrow_array::RecordBatch;
-use arrow_schema::SchemaRef;
+use arrow_schema::{DataType, SchemaRef};
 
 /// The result of one statement.
 #[derive(Debug)]
@@ -20,4 +21,14 @@ pub enum Output {
         /// Rows (documents) affected.
         count: u64,
     },
+}
+
+/// What a prepared statement takes and returns, known before it runs.
+#[derive(Debug, Clone, Default)]
+pub struct Description {
+    /// The type of each parameter, `$1` first; None where the statement does not decide it
+    /// (the value then keeps the type the client sends, text by default).
+    pub params: Vec<Option<DataType>>,
+    /// The columns of its result set; None for a statement without one.
+    pub columns: Option<SchemaRef>,
 }

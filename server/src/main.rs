@@ -8,6 +8,7 @@ mod auth;
 mod config;
 mod http;
 mod pg;
+mod statement;
 mod tls;
 
 use std::net::SocketAddr;

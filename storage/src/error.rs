@@ -1,6 +1,29 @@
 //! Typed errors of the storage engine.
 
+use std::fmt;
+
 use thiserror::Error;
+
+/// What kind of thing a name that was not found, or already exists, names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ObjectKind {
+    /// A workspace.
+    Workspace,
+    /// A collection.
+    Collection,
+    /// A document, by `_id`.
+    Document,
+}
+
+impl fmt::Display for ObjectKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ObjectKind::Workspace => "workspace",
+            ObjectKind::Collection => "collection",
+            ObjectKind::Document => "document",
+        })
+    }
+}
 
 /// Everything that can go wrong in `cairn-storage`, with enough context to act on.
 #[derive(Debug, Error)]
@@ -26,11 +49,11 @@ pub enum StorageError {
         /// Why it failed.
         message: String,
     },
-    /// The named workspace or collection does not exist.
+    /// The named workspace, collection or document does not exist.
     #[error("{kind} '{name}' does not exist")]
     NotFound {
         /// What it names.
-        kind: &'static str,
+        kind: ObjectKind,
         /// The name (a collection's as `workspace.collection`).
         name: String,
     },
@@ -38,7 +61,7 @@ pub enum StorageError {
     #[error("{kind} '{name}' already exists")]
     AlreadyExists {
         /// What it names.
-        kind: &'static str,
+        kind: ObjectKind,
         /// The name (a collection's as `workspace.collection`).
         name: String,
     },

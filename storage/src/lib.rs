@@ -24,7 +24,7 @@ pub mod value;
 
 pub use roles::{Access, AccessState, ApiKey, Role, ScramSecret, SUPERUSER};
 pub use collection::{Collection, CollectionConfig, CollectionStats, FamilySize, WriteOp};
-pub use error::{Result, StorageError};
+pub use error::{ObjectKind, Result, StorageError};
 pub use patch::PatchOp;
 pub use path::FieldPath;
 pub use shard::{

@@ -11,7 +11,7 @@ use std::sync::{Arc, RwLock};
 
 use crate::roles::Access;
 use crate::collection::{Collection, CollectionConfig};
-use crate::error::{Result, StorageError};
+use crate::error::{ObjectKind, Result, StorageError};
 use crate::shard::{poisoned, SharedResources};
 
 /// The workspace every store has.
@@ -119,7 +119,7 @@ impl Store {
         }
         let mut w = self.workspaces.write().map_err(poisoned)?;
         if w.contains_key(name) {
-            return Err(StorageError::AlreadyExists { kind: "workspace", name: name.into() });
+            return Err(StorageError::AlreadyExists { kind: ObjectKind::Workspace, name: name.into() });
         }
         fs::create_dir_all(self.ws_dir(name)).map_err(io(format!("creating workspace {name}")))?;
         w.insert(name.to_owned(), BTreeMap::new());
@@ -132,7 +132,7 @@ impl Store {
             return Err(StorageError::InvalidArgument(format!("the workspace '{DEFAULT_WORKSPACE}' cannot be dropped")));
         }
         let mut w = self.workspaces.write().map_err(poisoned)?;
-        let colls = w.get(name).ok_or_else(|| StorageError::NotFound { kind: "workspace", name: name.into() })?;
+        let colls = w.get(name).ok_or_else(|| StorageError::NotFound { kind: ObjectKind::Workspace, name: name.into() })?;
         if !colls.is_empty() && !cascade {
             return Err(StorageError::InvalidArgument(format!(
                 "workspace '{name}' still has {} collection(s); drop them first or cascade",
@@ -158,7 +158,7 @@ impl Store {
     /// Collection names in a workspace, sorted.
     pub fn collections(&self, ws: &str) -> Result<Vec<String>> {
         let w = self.workspaces.read().map_err(poisoned)?;
-        let colls = w.get(ws).ok_or_else(|| StorageError::NotFound { kind: "workspace", name: ws.into() })?;
+        let colls = w.get(ws).ok_or_else(|| StorageError::NotFound { kind: ObjectKind::Workspace, name: ws.into() })?;
         Ok(colls.keys().cloned().collect())
     }
 
@@ -166,9 +166,9 @@ impl Store {
     pub fn create_collection(&self, ws: &str, name: &str, config: CollectionConfig) -> Result<Arc<Collection>> {
         validate_name("collection", name)?;
         let mut w = self.workspaces.write().map_err(poisoned)?;
-        let colls = w.get_mut(ws).ok_or_else(|| StorageError::NotFound { kind: "workspace", name: ws.into() })?;
+        let colls = w.get_mut(ws).ok_or_else(|| StorageError::NotFound { kind: ObjectKind::Workspace, name: ws.into() })?;
         if colls.contains_key(name) {
-            return Err(StorageError::AlreadyExists { kind: "collection", name: format!("{ws}.{name}") });
+            return Err(StorageError::AlreadyExists { kind: ObjectKind::Collection, name: format!("{ws}.{name}") });
         }
         let dir = self.ws_dir(ws).join(name);
         if dir.exists() {
@@ -188,9 +188,9 @@ impl Store {
     /// Drops a collection and deletes its data.
     pub fn drop_collection(&self, ws: &str, name: &str) -> Result<()> {
         let mut w = self.workspaces.write().map_err(poisoned)?;
-        let colls = w.get_mut(ws).ok_or_else(|| StorageError::NotFound { kind: "workspace", name: ws.into() })?;
+        let colls = w.get_mut(ws).ok_or_else(|| StorageError::NotFound { kind: ObjectKind::Workspace, name: ws.into() })?;
         let coll =
-            colls.remove(name).ok_or_else(|| StorageError::NotFound { kind: "collection", name: format!("{ws}.{name}") })?;
+            colls.remove(name).ok_or_else(|| StorageError::NotFound { kind: ObjectKind::Collection, name: format!("{ws}.{name}") })?;
         let dir = coll.dir().to_owned();
         drop(coll);
         self.discard(&dir)
@@ -199,8 +199,8 @@ impl Store {
     /// An open collection.
     pub fn collection(&self, ws: &str, name: &str) -> Result<Arc<Collection>> {
         let w = self.workspaces.read().map_err(poisoned)?;
-        let colls = w.get(ws).ok_or_else(|| StorageError::NotFound { kind: "workspace", name: ws.into() })?;
-        colls.get(name).cloned().ok_or_else(|| StorageError::NotFound { kind: "collection", name: format!("{ws}.{name}") })
+        let colls = w.get(ws).ok_or_else(|| StorageError::NotFound { kind: ObjectKind::Workspace, name: ws.into() })?;
+        colls.get(name).cloned().ok_or_else(|| StorageError::NotFound { kind: ObjectKind::Collection, name: format!("{ws}.{name}") })
     }
 }
 

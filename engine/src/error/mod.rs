@@ -1,7 +1,12 @@
-//! Engine errors: a SQL statement fails with one of these, carrying what a user needs to fix it.
+//! Engine errors: a SQL statement fails with one of these, carrying what a user needs to fix it
+//! and the [`SqlState`] a client is told.
 
-use cairn_storage::StorageError;
+mod sqlstate;
+
+use cairn_storage::{ObjectKind, StorageError};
 use datafusion::error::DataFusionError;
+
+pub use sqlstate::SqlState;
 
 /// Errors of the SQL engine.
 #[derive(Debug, thiserror::Error)]
@@ -15,6 +20,9 @@ pub enum EngineError {
     /// The statement is not valid SQL or names something that does not exist.
     #[error("{0}")]
     Invalid(String),
+    /// A statement calls a function that does not exist.
+    #[error("function {0} does not exist")]
+    UnknownFunction(String),
     /// Valid SQL that Cairn does not support.
     #[error("not supported: {0}")]
     Unsupported(String),
@@ -28,50 +36,63 @@ pub enum EngineError {
         /// Why the first of them was not.
         first: String,
     },
+    /// A task the statement ran on panicked or was cancelled.
+    #[error("{0}")]
+    Task(String),
 }
 
 impl EngineError {
-    /// The PostgreSQL error code (SQLSTATE) a client should see for this error.
-    pub fn sqlstate(&self) -> &'static str {
+    /// The SQLSTATE a client should see for this error.
+    pub fn sqlstate(&self) -> SqlState {
         match self {
             EngineError::DataFusion(e) => datafusion_sqlstate(e),
-            EngineError::Storage(e) => storage_sqlstate(e),
-            EngineError::Invalid(_) => "42601",
-            EngineError::Unsupported(_) => "0A000",
-            EngineError::PartialWrite { .. } => "22000",
+            EngineError::Storage(e) => SqlState::from(e),
+            EngineError::Invalid(_) => SqlState::SyntaxError,
+            EngineError::UnknownFunction(_) => SqlState::UndefinedFunction,
+            EngineError::Unsupported(_) => SqlState::FeatureNotSupported,
+            EngineError::PartialWrite { .. } => SqlState::DataException,
+            EngineError::Task(_) => SqlState::InternalError,
         }
     }
 }
 
-/// Codes for storage errors: missing and duplicate objects, bad documents, damage.
-fn storage_sqlstate(e: &StorageError) -> &'static str {
-    match e {
-        StorageError::NotFound { kind: "workspace", .. } => "3F000",
-        StorageError::NotFound { .. } => "42P01",
-        StorageError::AlreadyExists { kind: "workspace", .. } => "42P06",
-        StorageError::AlreadyExists { .. } => "42P07",
-        StorageError::Json { .. } => "22P02",
-        StorageError::InvalidDocument(_) | StorageError::Patch { .. } | StorageError::InvalidArgument(_) => "22023",
-        StorageError::Corrupt { .. } => "XX001",
-        _ => "XX000",
+/// The SQLSTATE of a storage error: missing and duplicate objects, bad documents, damage.
+impl From<&StorageError> for SqlState {
+    fn from(e: &StorageError) -> SqlState {
+        match e {
+            StorageError::NotFound { kind: ObjectKind::Workspace, .. } => SqlState::InvalidSchemaName,
+            StorageError::NotFound { kind: ObjectKind::Collection, .. } => SqlState::UndefinedTable,
+            StorageError::NotFound { kind: ObjectKind::Document, .. } => SqlState::UndefinedObject,
+            StorageError::AlreadyExists { kind: ObjectKind::Workspace, .. } => SqlState::DuplicateSchema,
+            StorageError::AlreadyExists { kind: ObjectKind::Collection, .. } => SqlState::DuplicateTable,
+            StorageError::AlreadyExists { kind: ObjectKind::Document, .. } => SqlState::DuplicateObject,
+            StorageError::Json { .. } => SqlState::InvalidTextRepresentation,
+            StorageError::InvalidDocument(_) | StorageError::Patch { .. } | StorageError::InvalidArgument(_) => {
+                SqlState::InvalidParameterValue
+            }
+            StorageError::Corrupt { .. } => SqlState::DataCorrupted,
+            StorageError::Rocks { .. }
+            | StorageError::Io { .. }
+            | StorageError::WriteFailed(_)
+            | StorageError::Poisoned
+            | StorageError::Arrow(_) => SqlState::InternalError,
+        }
     }
 }
 
-/// Codes for DataFusion errors, looking through the context it wraps them in.
-fn datafusion_sqlstate(e: &DataFusionError) -> &'static str {
+/// The SQLSTATE of a DataFusion error, looking through the context it wraps it in.
+fn datafusion_sqlstate(e: &DataFusionError) -> SqlState {
     match e.find_root() {
-        DataFusionError::SQL(..) => "42601",
-        DataFusionError::SchemaError(..) => "42703",
-        DataFusionError::Plan(m) if m.contains("not found") => "42P01",
-        DataFusionError::Plan(_) => "42601",
-        DataFusionError::NotImplemented(_) => "0A000",
-        DataFusionError::ResourcesExhausted(_) => "53200",
+        DataFusionError::SQL(..) | DataFusionError::Plan(_) => SqlState::SyntaxError,
+        DataFusionError::SchemaError(..) => SqlState::UndefinedColumn,
+        DataFusionError::NotImplemented(_) => SqlState::FeatureNotSupported,
+        DataFusionError::ResourcesExhausted(_) => SqlState::OutOfMemory,
         DataFusionError::External(inner) => match inner.downcast_ref::<StorageError>() {
-            Some(s) => storage_sqlstate(s),
-            None => "XX000",
+            Some(s) => SqlState::from(s),
+            None => SqlState::InternalError,
         },
-        DataFusionError::ArrowError(..) | DataFusionError::Execution(_) => "22000",
-        _ => "XX000",
+        DataFusionError::ArrowError(..) | DataFusionError::Execution(_) => SqlState::DataException,
+        _ => SqlState::InternalError,
     }
 }
 

@@ -47,6 +47,8 @@ pub(crate) struct PlanCache {
     plans: Mutex<HashMap<Key, Arc<CachedPlan>>>,
     /// Bumped by [`Self::clear`]: a plan made before a clear is not kept.
     generation: AtomicU64,
+    /// Kept plans handed out by [`Self::get`].
+    hits: AtomicU64,
 }
 
 impl PlanCache {
@@ -56,7 +58,10 @@ impl PlanCache {
         let key = (sql.to_owned(), hint, session.clone());
         let Some(cached) = self.plans.lock().ok().and_then(|p| p.get(&key).cloned()) else { return Ok(None) };
         match refresh(&cached.plan, store).ok().flatten() {
-            Some(plan) => Ok(Some((plan, cached.schema.clone()))),
+            Some(plan) => {
+                self.hits.fetch_add(1, Ordering::Relaxed);
+                Ok(Some((plan, cached.schema.clone())))
+            }
             None => {
                 if let Ok(mut plans) = self.plans.lock() {
                     plans.remove(&key);
@@ -73,6 +78,11 @@ impl PlanCache {
             self.generation.fetch_add(1, Ordering::SeqCst);
             plans.clear();
         }
+    }
+
+    /// How many times [`Self::get`] handed out a kept plan.
+    pub(crate) fn hits(&self) -> u64 {
+        self.hits.load(Ordering::Relaxed)
     }
 
     /// The generation to hand to [`Self::keep`] for a plan made from now on.

@@ -8,6 +8,7 @@ use super::ast::{ident_name, object_table_name, TableName};
 use crate::error::{EngineError, Result};
 
 /// What a DML statement will do once its selecting query has run.
+#[derive(Debug, Clone)]
 pub(crate) struct DmlPlan {
     /// The collection written.
     pub table: TableName,

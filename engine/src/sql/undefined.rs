@@ -1,6 +1,6 @@
 //! `x IS [NOT] UNDEFINED`, which SQL parsers do not know: before parsing, the words are
 //! rewritten to `= cairn_undefined()` (`<>` for NOT), a comparison binding tighter than AND and
-//! OR, which [`crate::planner`] then plans as a test for a missing value. Quoted strings,
+//! OR, which [`crate::plan::expr_planner`] then plans as a test for a missing value. Quoted strings,
 //! quoted identifiers and comments are left alone.
 
 use std::borrow::Cow;

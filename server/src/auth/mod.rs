@@ -9,7 +9,7 @@ pub(crate) mod statements;
 
 use std::sync::Arc;
 
-use cairn_engine::Privilege;
+use cairn_engine::{Privilege, SqlState};
 use cairn_storage::{Role, Store, StorageError};
 
 pub(crate) use cairn_storage::SUPERUSER;
@@ -46,14 +46,15 @@ pub(crate) enum AuthError {
 }
 
 impl AuthError {
-    /// The SQLSTATE a PostgreSQL client gets.
-    pub(crate) fn sqlstate(&self) -> &'static str {
+    /// The SQLSTATE a client is told.
+    pub(crate) fn sqlstate(&self) -> SqlState {
         match self {
-            AuthError::NoRole(_) | AuthError::Missing(_) => "42704",
-            AuthError::Denied { .. } => "42501",
-            AuthError::Invalid(_) => "22023",
-            AuthError::Exists(_) => "42710",
-            AuthError::Storage(_) | AuthError::Random(_) => "XX000",
+            AuthError::NoRole(_) | AuthError::Missing(_) => SqlState::UndefinedObject,
+            AuthError::Denied { .. } => SqlState::InsufficientPrivilege,
+            AuthError::Invalid(_) => SqlState::InvalidParameterValue,
+            AuthError::Exists(_) => SqlState::DuplicateObject,
+            AuthError::Storage(e) => SqlState::from(e),
+            AuthError::Random(_) => SqlState::InternalError,
         }
     }
 }

@@ -1,14 +1,16 @@
 //! REST errors, shaped like Rockset's `ErrorModel`: `{"type", "message", "error_id"}` with the
-//! HTTP status that says what went wrong (400 bad input, 401/403, 404, 409, 413, 429, 500).
+//! HTTP status that says what went wrong (400 bad input, 401/403, 404, 408, 409, 413, 429,
+//! 500), derived from the error's SQLSTATE where it has one.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use cairn_engine::EngineError;
+use cairn_engine::{EngineError, SqlState};
 use cairn_storage::StorageError;
 use serde_json::{json, Value as Json_};
 
 use crate::auth::AuthError;
+use crate::statement::Refusal;
 
 /// A failed request: its status, Rockset's error type, a message a user can act on, and
 /// optionally more fields for the body (per-document statuses of a partly failed write).
@@ -65,53 +67,82 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// The HTTP status and Rockset error type of each SQLSTATE.
+impl From<Refusal> for ApiError {
+    fn from(r: Refusal) -> ApiError {
+        use SqlState as S;
+        let (status, kind) = match r.state {
+            // What a statement computes from bad values is Rockset's query error.
+            S::DataException | S::SyntaxError | S::UndefinedColumn => (StatusCode::BAD_REQUEST, "QUERY_ERROR"),
+            S::ProtocolViolation
+            | S::CharacterNotInRepertoire
+            | S::InvalidParameterValue
+            | S::InvalidTextRepresentation
+            | S::BadCopyFileFormat
+            | S::ProgramLimitExceeded
+            | S::CantChangeRuntimeParam => (StatusCode::BAD_REQUEST, "INVALIDINPUT"),
+            S::FeatureNotSupported => (StatusCode::BAD_REQUEST, "NOTSUPPORTED"),
+            S::InvalidAuthorizationSpecification | S::InvalidPassword => (StatusCode::UNAUTHORIZED, "AUTHEXCEPTION"),
+            S::InsufficientPrivilege => (StatusCode::FORBIDDEN, "FORBIDDEN"),
+            S::InvalidCatalogName | S::InvalidSchemaName | S::UndefinedObject | S::UndefinedFunction | S::UndefinedTable => {
+                (StatusCode::NOT_FOUND, "NOTFOUND")
+            }
+            S::DuplicateObject | S::DuplicateSchema | S::DuplicateTable => (StatusCode::CONFLICT, "ALREADYEXISTS"),
+            S::OutOfMemory | S::TooManyConnections => (StatusCode::TOO_MANY_REQUESTS, "RESOURCEEXCEEDED"),
+            S::QueryCanceled => (StatusCode::REQUEST_TIMEOUT, "QUERY_TIMEOUT"),
+            S::InternalError | S::DataCorrupted => (StatusCode::INTERNAL_SERVER_ERROR, "INTERNALERROR"),
+        };
+        ApiError::new(status, kind, r.message)
+    }
+}
+
 impl From<StorageError> for ApiError {
     fn from(e: StorageError) -> ApiError {
-        let message = e.to_string();
-        match e {
-            StorageError::NotFound { .. } => ApiError::not_found(message),
-            StorageError::AlreadyExists { .. } => ApiError::new(StatusCode::CONFLICT, "ALREADYEXISTS", message),
-            StorageError::Json { .. }
-            | StorageError::InvalidDocument(_)
-            | StorageError::InvalidArgument(_)
-            | StorageError::Patch { .. } => ApiError::invalid(message),
-            _ => ApiError::internal(message),
-        }
+        Refusal::new(SqlState::from(&e), e.to_string()).into()
     }
 }
 
 impl From<EngineError> for ApiError {
     fn from(e: EngineError) -> ApiError {
-        if let EngineError::Storage(s) = e {
-            return s.into();
-        }
-        let message = e.to_string();
-        match e.sqlstate() {
-            "42P01" | "3F000" => ApiError::not_found(message),
-            "42P07" | "42P06" => ApiError::new(StatusCode::CONFLICT, "ALREADYEXISTS", message),
-            "53200" => ApiError::new(StatusCode::TOO_MANY_REQUESTS, "RESOURCEEXCEEDED", message),
-            "0A000" => ApiError::new(StatusCode::BAD_REQUEST, "NOTSUPPORTED", message),
-            code if code.starts_with("XX") => ApiError::internal(message),
-            _ => ApiError::new(StatusCode::BAD_REQUEST, "QUERY_ERROR", message),
-        }
+        Refusal::from(e).into()
     }
 }
 
 impl From<AuthError> for ApiError {
     fn from(e: AuthError) -> ApiError {
-        let message = e.to_string();
-        match e {
-            AuthError::Denied { .. } => ApiError::new(StatusCode::FORBIDDEN, "FORBIDDEN", message),
-            AuthError::NoRole(_) | AuthError::Missing(_) => ApiError::not_found(message),
-            AuthError::Exists(_) => ApiError::new(StatusCode::CONFLICT, "ALREADYEXISTS", message),
-            AuthError::Invalid(_) => ApiError::invalid(message),
-            AuthError::Storage(s) => s.into(),
-            AuthError::Random(_) => ApiError::internal(message),
-        }
+        Refusal::from(e).into()
     }
 }
 
 /// A request body that is not the JSON the endpoint takes.
 pub(super) fn bad_json(e: &serde_json::Error) -> ApiError {
     ApiError::invalid(format!("invalid JSON in the request body at line {}, column {}: {e}", e.line(), e.column()))
+}
+
+#[cfg(test)]
+mod tests {
+    use cairn_storage::ObjectKind;
+
+    use super::*;
+
+    fn status(e: impl Into<ApiError>) -> (u16, &'static str) {
+        let e = e.into();
+        (e.status.as_u16(), e.kind)
+    }
+
+    #[test]
+    fn statuses_follow_the_sqlstate() {
+        assert_eq!(status(EngineError::Task("the INSERT task failed".into())), (500, "INTERNALERROR"));
+        let missing = StorageError::NotFound { kind: ObjectKind::Collection, name: "commons.nope".into() };
+        assert_eq!(status(missing), (404, "NOTFOUND"));
+        let exists = StorageError::AlreadyExists { kind: ObjectKind::Workspace, name: "shop".into() };
+        assert_eq!(status(exists), (409, "ALREADYEXISTS"));
+        assert_eq!(status(StorageError::InvalidDocument("no".into())), (400, "INVALIDINPUT"));
+        assert_eq!(status(AuthError::Denied { role: "app".into(), what: "read" }), (403, "FORBIDDEN"));
+        assert_eq!(status(Refusal::new(SqlState::QueryCanceled, "late")), (408, "QUERY_TIMEOUT"));
+        assert_eq!(status(Refusal::new(SqlState::OutOfMemory, "big")), (429, "RESOURCEEXCEEDED"));
+        // A statement failing on bad values is a query error; a bad document is bad input.
+        assert_eq!(status(Refusal::new(SqlState::DataException, "division by zero")), (400, "QUERY_ERROR"));
+        assert_eq!(status(StorageError::Json { offset: 3, message: "expected a value".into() }), (400, "INVALIDINPUT"));
+    }
 }

@@ -5,16 +5,16 @@
 use std::time::{Duration, Instant};
 
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::{Extension, Json};
-use cairn_engine::{Output, Privilege, Session};
+use cairn_engine::{Output, Session, SqlState};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::body::JsonBody;
 use super::params::{positional, values, Parameter};
 use super::{results, Api, ApiError, Caller};
-use crate::auth::statements::{self as auth_statements, Outcome, KEY_COLUMNS};
+use crate::auth::statements::{Outcome, KEY_COLUMNS};
+use crate::statement::{self, classify, Refusal, Request};
 
 /// The request body.
 #[derive(Deserialize)]
@@ -42,33 +42,32 @@ pub(super) async fn run(State(api): State<Api>, Extension(caller): Extension<Cal
     let query_id = uuid::Uuid::new_v4().to_string();
     let (sql, names) = positional(&request.sql.query)?;
     let params = values(&names, &request.sql.parameters)?;
-    let (results, total, column_fields) = if let Some(statement) = auth_statements::parse(&sql) {
-        match api.auth.run(&caller.0, statement?)? {
+    let (results, total, column_fields) = match classify(&api.engine, &sql)? {
+        Request::Roles(statement) => match api.auth.run(&caller.0, statement)? {
             Outcome::Done(tag) => (vec![json!({ "command": tag })], 1, Vec::new()),
             Outcome::Key { name, role, key } => (
                 vec![json!({ "name": name, "role": role, "key": key })],
                 1,
                 KEY_COLUMNS.iter().map(|n| json!({ "name": n, "type": "string" })).collect(),
             ),
-        }
-    } else {
-        let needed = api.engine.privilege(&sql)?;
-        api.auth.check(&caller.0, needed)?;
-        let session = Session { workspace: None, user: Some(caller.0.clone()) };
-        let running = api.engine.run(&session, &sql, &params);
-        // A write that has started commits whatever the client does: the limit is for reads.
-        let output = match request.timeout_ms.filter(|_| needed != Privilege::Write) {
-            Some(ms) => tokio::time::timeout(Duration::from_millis(ms), running)
-                .await
-                .map_err(|_| ApiError::new(StatusCode::REQUEST_TIMEOUT, "QUERY_TIMEOUT", format!("the query ran longer than {ms} ms")))?,
-            None => running.await,
-        }?;
-        match output {
-            Output::Rows { schema, batches } => {
-                let total: usize = batches.iter().map(|b| b.num_rows()).sum();
-                (results::rows(&batches, request.sql.default_row_limit)?, total, results::column_fields(&schema))
+        },
+        Request::Engine(statement) => {
+            let session = Session { workspace: None, user: Some(caller.0.clone()) };
+            let timeout = request.timeout_ms.map(Duration::from_millis);
+            let output = statement::run(&api.engine, &api.auth, &caller.0, &session, &statement, &params, timeout)
+                .await?;
+            match output {
+                Output::Rows { schema, batches } => {
+                    let total: usize = batches.iter().map(|b| b.num_rows()).sum();
+                    (results::rows(&batches, request.sql.default_row_limit)?, total, results::column_fields(&schema))
+                }
+                Output::Done { tag, count } => (vec![json!({ "command": tag, "rows_affected": count })], 1, Vec::new()),
             }
-            Output::Done { tag, count } => (vec![json!({ "command": tag, "rows_affected": count })], 1, Vec::new()),
+        }
+        Request::Session(_) | Request::CopyIn(_) | Request::CopyOut { .. } => {
+            let message = "session commands and COPY belong to the PostgreSQL protocol: the REST API has no sessions \
+                           (add documents with POST …/docs)";
+            return Err(Refusal::new(SqlState::FeatureNotSupported, message).into());
         }
     };
     let elapsed = started.elapsed().as_millis() as u64;

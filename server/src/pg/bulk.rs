@@ -1,4 +1,4 @@
-//! Running COPY for a connection (the statements are parsed in [`super::copy`]). `COPY … FROM
+//! Running COPY for a connection (the statements are parsed in `statement::copy`). `COPY … FROM
 //! STDIN` keeps its state in the connection while the client sends data: NDJSON is written
 //! in batches as whole lines arrive, CSV and text once all data is in (up to
 //! [`MAX_BUFFERED`]). A bad line fails the COPY when the client finishes sending, as in
@@ -9,7 +9,7 @@ use std::fmt::Debug;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
-use cairn_engine::{Engine, Output, Session};
+use cairn_engine::{Engine, Output, Session, SqlState};
 use cairn_storage::Value;
 use datafusion::sql::sqlparser::ast::ObjectName;
 use datafusion_postgres::pgwire::api::copy::CopyHandler;
@@ -21,10 +21,11 @@ use datafusion_postgres::pgwire::messages::PgWireBackendMessage;
 use datafusion_postgres::pgwire::types::format::FormatOptions;
 use futures::{stream, Sink, SinkExt};
 
-use super::copy::{ndjson_document, row_documents, Layout, Options};
-use super::encode::{self, command_tag, engine_error, refuse};
+use super::copy_data::{ndjson_document, row_documents};
+use super::encode::{self, command_tag, refuse};
 use super::queries::Queries;
-use super::settings::Refusal;
+use crate::statement::copy::{CopyIn, Layout, Options};
+use crate::statement::Refusal;
 
 /// CSV and text data held for one COPY at most; NDJSON streams and has no limit.
 pub(super) const MAX_BUFFERED: usize = 256 << 20;
@@ -76,27 +77,21 @@ fn state<C: ClientInfo>(client: &C) -> Arc<CopyState> {
 }
 
 /// Starts `COPY table FROM STDIN`: the client is asked for its data.
-pub(super) fn start_copy_in<C: ClientInfo>(
-    engine: &Engine,
-    client: &C,
-    table: ObjectName,
-    fields: Vec<String>,
-    options: Options,
-) -> PgWireResult<Response> {
+pub(super) fn start_copy_in<C: ClientInfo>(engine: &Engine, client: &C, copy: &CopyIn) -> PgWireResult<Response> {
     let session = super::settings::session(client.metadata());
+    let CopyIn { table, fields, options } = copy.clone();
     // Fails now, before any data is sent, when the collection does not exist.
-    let columns = engine.collection_columns(&session, &table).map_err(|e| engine_error(&e))?;
+    let columns = engine.collection_columns(&session, &table).map_err(Refusal::from)?;
     let width = if options.layout == Layout::Ndjson { 1 } else { fields.len().max(columns.len()).max(1) };
     let loading = Loading { session, table, fields, options, buffer: Vec::new(), docs: Vec::new(), lines: 0, written: 0, failed: None };
     state(client).put(loading);
     Ok(Response::CopyIn(CopyResponse::new(0, width, stream::empty())))
 }
 
-/// Runs `query` and answers with its rows as COPY data.
-pub(super) async fn copy_out(engine: &Engine, session: &Session, query: &str, options: &Options) -> PgWireResult<Response> {
-    let output = engine.run(session, query, &[]).await.map_err(|e| engine_error(&e))?;
+/// Answers with a query's rows as COPY data.
+pub(super) fn copy_out(output: Output, options: &Options) -> PgWireResult<Response> {
     let Output::Rows { schema, batches } = output else {
-        return Err(refuse("42601", "COPY TO needs a query that returns rows".into()));
+        return Err(refuse(SqlState::SyntaxError, "COPY TO needs a query that returns rows"));
     };
     let fields = Arc::new(encode::fields(&schema, &Default::default(), Arc::new(FormatOptions::default()))?);
     let delimiter = options.delimiter.to_string();
@@ -146,7 +141,8 @@ impl Loading {
         }
         if self.buffer.len() + data.len() > MAX_BUFFERED {
             let what = if self.options.layout == Layout::Ndjson { "one NDJSON line" } else { "COPY data in CSV or text" };
-            self.failed = Some(("54000", format!("{what} over {} MiB: load NDJSON, or load in parts", MAX_BUFFERED >> 20)));
+            let message = format!("{what} over {} MiB: load NDJSON, or load in parts", MAX_BUFFERED >> 20);
+            self.failed = Some(Refusal::new(SqlState::ProgramLimitExceeded, message));
             self.buffer = Vec::new();
             return;
         }
@@ -183,7 +179,7 @@ impl Loading {
         if docs.is_empty() {
             return Ok(());
         }
-        let written = engine.insert_documents(&self.session, &self.table, docs).await.map_err(|e| (e.sqlstate(), e.to_string()))?;
+        let written = engine.insert_documents(&self.session, &self.table, docs).await?;
         self.written += written;
         Ok(())
     }
@@ -196,7 +192,7 @@ impl Loading {
                 Layout::Ndjson => self.read_lines(&rest),
                 _ => {
                     let columns = match self.fields.is_empty() && !self.options.header {
-                        true => engine.collection_columns(&self.session, &self.table).map_err(|e| (e.sqlstate(), e.to_string()))?,
+                        true => engine.collection_columns(&self.session, &self.table)?,
                         false => Vec::new(),
                     };
                     match row_documents(&rest, &self.options, &self.fields, || columns) {
@@ -206,12 +202,12 @@ impl Loading {
                 }
             }
         }
-        if let Some((code, message)) = self.failed.take() {
+        if let Some(Refusal { state, message }) = self.failed.take() {
             let message = match self.written {
                 0 => message,
                 n => format!("{message} ({n} documents before it were loaded)"),
             };
-            return Err((code, message));
+            return Err(Refusal::new(state, message));
         }
         self.flush(engine).await?;
         Ok(self.written)
@@ -245,9 +241,9 @@ impl CopyHandler for Queries {
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
         let Some(mut loading) = state(client).take() else {
-            return Err(refuse("08P01", "COPY data without a COPY in progress".into()));
+            return Err(refuse(SqlState::ProtocolViolation, "COPY data without a COPY in progress"));
         };
-        let written = loading.finish(self.engine()).await.map_err(|(code, message)| refuse(code, message))?;
+        let written = loading.finish(self.engine()).await?;
         client.send(PgWireBackendMessage::CommandComplete(command_tag("COPY", written).into())).await?;
         Ok(())
     }
@@ -259,6 +255,6 @@ impl CopyHandler for Queries {
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
         let written = state(client).take().map_or(0, |l| l.written);
-        refuse("57014", format!("COPY from stdin failed: {} ({written} documents were loaded before)", fail.message))
+        refuse(SqlState::QueryCanceled, format!("COPY from stdin failed: {} ({written} documents were loaded before)", fail.message))
     }
 }

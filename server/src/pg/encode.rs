@@ -7,8 +7,7 @@ use std::sync::Arc;
 
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use bytes::{BufMut, BytesMut};
-use cairn_engine::JSON_COLUMN;
-use cairn_engine::{EngineError, Output};
+use cairn_engine::{Output, SqlState, JSON_COLUMN};
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray};
 use datafusion_postgres::arrow_pg::datatypes::arrow_schema_to_pg_fields;
 use datafusion_postgres::arrow_pg::encoder::{encode_value, Encoder};
@@ -20,6 +19,8 @@ use datafusion_postgres::pgwire::types::format::FormatOptions;
 use datafusion_postgres::pgwire::types::ToSqlText;
 use futures::stream;
 use postgres_types::{to_sql_checked, IsNull, ToSql};
+
+use crate::statement::Refusal;
 
 /// The wire description of a result set's columns: JSON columns are `jsonb`, the others
 /// take arrow-pg's mapping of their Arrow type.
@@ -43,7 +44,7 @@ fn is_json(f: &Field) -> bool {
 pub(super) fn check_formats(format: &Format, width: usize) -> PgWireResult<()> {
     match format {
         Format::Individual(codes) if codes.len() != width => {
-            Err(refuse("08P01", format!("bind message has {} result formats but {width} columns", codes.len())))
+            Err(refuse(SqlState::ProtocolViolation, format!("bind message has {} result formats but {width} columns", codes.len())))
         }
         _ => Ok(()),
     }
@@ -58,7 +59,7 @@ pub(super) fn text_schema(names: &[&str]) -> SchemaRef {
 pub(super) fn text_rows(names: &[&str], columns: Vec<Vec<String>>, format: &Format) -> PgWireResult<Response> {
     let schema = text_schema(names);
     let arrays = columns.into_iter().map(|c| Arc::new(StringArray::from(c)) as ArrayRef).collect();
-    let batch = RecordBatch::try_new(schema.clone(), arrays).map_err(|e| refuse("XX000", e.to_string()))?;
+    let batch = RecordBatch::try_new(schema.clone(), arrays).map_err(|e| refuse(SqlState::InternalError, e.to_string()))?;
     response(Output::Rows { schema, batches: vec![batch] }, format, Arc::new(FormatOptions::default()))
 }
 
@@ -138,29 +139,31 @@ impl ToSqlText for JsonText<'_> {
     }
 }
 
-/// An engine error as PostgreSQL reports one.
-fn error_info(e: &EngineError) -> ErrorInfo {
-    user_error(e.sqlstate(), e.to_string())
+/// A refusal as PostgreSQL reports an error.
+impl From<Refusal> for PgWireError {
+    fn from(r: Refusal) -> PgWireError {
+        PgWireError::UserError(Box::new(ErrorInfo::new("ERROR".to_owned(), r.state.code().to_owned(), r.message)))
+    }
 }
 
-/// An engine error as pgwire's error type.
-pub(super) fn engine_error(e: &EngineError) -> PgWireError {
-    PgWireError::UserError(Box::new(error_info(e)))
-}
-
-/// An error a client caused, with its SQLSTATE.
-fn user_error(code: &str, message: String) -> ErrorInfo {
-    ErrorInfo::new("ERROR".to_owned(), code.to_owned(), message)
-}
-
-/// [`user_error`] as pgwire's error type.
-pub(super) fn refuse(code: &str, message: String) -> PgWireError {
-    PgWireError::UserError(Box::new(user_error(code, message)))
+/// An error a client caused, with its SQLSTATE, as pgwire's error type.
+pub(super) fn refuse(state: SqlState, message: impl Into<String>) -> PgWireError {
+    Refusal::new(state, message).into()
 }
 
 #[cfg(test)]
 mod tests {
+    use cairn_engine::EngineError;
+
     use super::*;
+
+    #[test]
+    fn a_failed_task_is_an_internal_error() {
+        let error = PgWireError::from(Refusal::from(EngineError::Task("the INSERT task failed".into())));
+        let PgWireError::UserError(info) = error else { panic!("a user error: {error:?}") };
+        assert_eq!((info.severity.as_str(), info.code.as_str()), ("ERROR", SqlState::InternalError.code()));
+        assert_eq!(info.message, "the INSERT task failed");
+    }
 
     #[test]
     fn jsonb_binary_has_its_version_byte() {

@@ -1,19 +1,19 @@
 //! The PostgreSQL wire-protocol frontend: accepts connections and hands each to pgwire with
 //! Cairn's handlers for startup, queries (simple and extended protocol) and cancel requests.
 
-mod access;
 mod bulk;
-mod copy;
+mod copy_data;
 mod encode;
 mod params;
 mod queries;
+mod roles;
 mod settings;
 mod startup;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use cairn_engine::Engine;
+use cairn_engine::{Engine, SqlState};
 use datafusion_postgres::pgwire::api::auth::StartupHandler;
 use datafusion_postgres::pgwire::api::cancel::{CancelHandler, DefaultCancelHandler};
 use datafusion_postgres::pgwire::api::copy::CopyHandler;
@@ -124,7 +124,7 @@ async fn is_cancel_request(socket: &TcpStream) -> bool {
 
 /// Tells a client over the connection limit so, as PostgreSQL does, and closes.
 async fn refuse_connection(socket: &mut TcpStream) {
-    let info = ErrorInfo::new("FATAL".to_owned(), "53300".to_owned(), "sorry, too many clients already".to_owned());
+    let info = ErrorInfo::new("FATAL".to_owned(), SqlState::TooManyConnections.code().to_owned(), "sorry, too many clients already".to_owned());
     let mut buf = BytesMut::new();
     if ErrorResponse::from(info).encode(&mut buf).is_ok() {
         // The client is going away either way.

@@ -1,16 +1,16 @@
-//! Running statements for a connection, over the simple and the extended query protocol.
-//! Session commands (see [`settings`]) are answered here; everything else goes to the engine
-//! in the connection's session, under its statement timeout. A prepared statement is described
-//! by the engine when it is parsed (its parameters' types and result columns) and runs with
-//! its bound values when executed.
+//! Running statements for a connection, over the simple and the extended query protocol. Each
+//! statement is classified once (see [`crate::statement`]): session commands are answered
+//! here, statements about roles by [`Auth`], COPY by [`super::bulk`], and everything else by
+//! the engine in the connection's session, under its statement timeout. A prepared statement
+//! is classified and described when it is parsed (its parameters' types and result columns)
+//! and runs with its bound values each time it is executed.
 
 use std::fmt::Debug;
 use std::sync::Arc;
 
 use arrow_schema::SchemaRef;
 use async_trait::async_trait;
-use cairn_engine::split_statements;
-use cairn_engine::{Description, Engine, Output};
+use cairn_engine::{split_statements, Description, Engine, Output, SqlState, Statement};
 use datafusion::common::ScalarValue;
 use datafusion_postgres::arrow_pg::datatypes::into_pg_type;
 use datafusion_postgres::pgwire::api::portal::{Format, Portal};
@@ -25,23 +25,18 @@ use datafusion_postgres::pgwire::messages::PgWireBackendMessage;
 use datafusion_postgres::pgwire::types::format::FormatOptions;
 use futures::{Sink, SinkExt};
 
-use super::access;
-use super::bulk;
-use super::copy::{self, Copy};
-use super::encode::{self, engine_error, refuse};
-use super::params;
-use super::settings::{self, Command};
-use crate::auth::{statements as auth_statements, Auth};
-use cairn_engine::Privilege;
+use super::encode::{self, refuse};
+use super::{bulk, params, roles, settings};
+use crate::auth::Auth;
+use crate::statement::session_command::Command;
+use crate::statement::{self, classify, Refusal, Request};
 
 /// A parsed statement of the extended protocol.
 #[derive(Debug, Clone)]
 pub(super) struct Prepared {
-    /// Its text.
-    sql: String,
-    /// The session command it is, if it is one.
-    command: Option<Command>,
-    /// What the engine said it takes and returns.
+    /// What it is.
+    request: Request,
+    /// What it takes and returns.
     description: Description,
 }
 
@@ -63,12 +58,13 @@ impl Queries {
         &self.engine
     }
 
-    /// Runs one statement for `client`, with `params` bound, its rows in `format`; a prepared
-    /// statement passes the columns it was described with, which the rows must still have.
+    /// Runs one classified statement for `client`, with `params` bound, its rows in
+    /// `format`; a prepared statement passes the columns it was described with, which the
+    /// rows must still have.
     async fn run<C>(
         &self,
         client: &mut C,
-        sql: &str,
+        request: &Request,
         params: &[ScalarValue],
         format: &Format,
         described: Option<&SchemaRef>,
@@ -79,49 +75,37 @@ impl Queries {
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
         bulk::forget(client);
-        if let Some(command) = settings::parse(sql) {
-            let command = command.map_err(|(code, message)| refuse(code, message))?;
-            return apply(client, command).await;
-        }
-        let role = access::role(client)?;
-        if let Some(statement) = auth_statements::parse(sql) {
-            let statement = statement.map_err(|e| access::auth_error(&e))?;
-            return access::run(&self.auth, &role, statement, format);
-        }
-        let session = settings::session(client.metadata());
-        if let Some(copy) = copy::parse(sql) {
-            return match copy.map_err(|(code, message)| refuse(code, message))? {
-                Copy::In { table, fields, options } => {
-                    access::check(&self.auth, &role, Privilege::Write)?;
-                    bulk::start_copy_in(&self.engine, client, table, fields, options)
-                }
-                Copy::Out { query, options } => {
-                    access::check(&self.auth, &role, self.engine.privilege(&query).map_err(|e| engine_error(&e))?)?;
-                    bulk::copy_out(&self.engine, &session, &query, &options).await
-                }
-            };
-        }
-        let needed = self.engine.privilege(sql).map_err(|e| engine_error(&e))?;
-        access::check(&self.auth, &role, needed)?;
-        let options = Arc::new(settings::format_options(client.metadata()));
-        let running = self.engine.run(&session, sql, params);
-        // A write that has started finishes even if the client stops waiting: the timeout
-        // would report it cancelled while it commits, so it applies to reads only.
-        let output = match settings::statement_timeout(client.metadata()).filter(|_| needed != Privilege::Write) {
-            Some(limit) => tokio::time::timeout(limit, running)
-                .await
-                .map_err(|_| refuse("57014", "canceling statement due to statement timeout".to_owned()))?,
-            None => running.await,
+        let statement = match request {
+            Request::Session(command) => return apply(client, command.clone()).await,
+            Request::Roles(statement) => return roles::run(&self.auth, &roles::role(client)?, statement.clone(), format),
+            Request::CopyIn(copy) => {
+                self.auth.check(&roles::role(client)?, request.privilege()).map_err(Refusal::from)?;
+                return bulk::start_copy_in(&self.engine, client, copy);
+            }
+            Request::CopyOut { query, options } => return bulk::copy_out(self.execute(client, query, &[]).await?, options),
+            Request::Engine(statement) => statement,
         };
-        let output = output.map_err(|e| engine_error(&e))?;
+        let output = self.execute(client, statement, params).await?;
         if let (Some(described), Output::Rows { schema, .. }) = (described, &output) {
             let same = described.fields().len() == schema.fields().len()
                 && described.fields().iter().zip(schema.fields()).all(|(a, b)| a.data_type() == b.data_type());
             if !same {
-                return Err(refuse("0A000", "cached plan must not change result type: prepare the statement again".to_owned()));
+                return Err(refuse(SqlState::FeatureNotSupported, "cached plan must not change result type: prepare the statement again"));
             }
         }
+        let options = Arc::new(settings::format_options(client.metadata()));
         encode::response(output, format, options)
+    }
+}
+
+impl Queries {
+    /// Runs an engine statement for `client`: as its role, in its session, under its
+    /// statement timeout.
+    async fn execute<C: ClientInfo>(&self, client: &C, statement: &Statement, params: &[ScalarValue]) -> PgWireResult<Output> {
+        let role = roles::role(client)?;
+        let session = settings::session(client.metadata());
+        let timeout = settings::statement_timeout(client.metadata());
+        Ok(statement::run(&self.engine, &self.auth, &role, &session, statement, params, timeout).await?)
     }
 }
 
@@ -136,7 +120,12 @@ impl SimpleQueryHandler for Queries {
     {
         let mut responses = Vec::new();
         for statement in split_statements(query) {
-            match self.run(client, statement, &[], &Format::UnifiedText, None).await {
+            bulk::forget(client);
+            let ran = match classify(&self.engine, statement) {
+                Ok(request) => self.run(client, &request, &[], &Format::UnifiedText, None).await,
+                Err(refusal) => Err(refusal.into()),
+            };
+            match ran {
                 // The client sends COPY data next: statements after a COPY FROM do not run.
                 Ok(response @ Response::CopyIn(_)) => {
                     responses.push(response);
@@ -172,13 +161,14 @@ impl ExtendedQueryHandler for Queries {
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
         let prepared = &portal.statement.statement;
-        if let Some(command) = &prepared.command {
+        if let Request::Session(command) = &prepared.request {
+            bulk::forget(client);
             return apply(client, command.clone()).await;
         }
         let values = params::decode(portal, &prepared.description.params)?;
         let columns = prepared.description.columns.as_ref();
         encode::check_formats(&portal.result_column_format, columns.map_or(0, |c| c.fields().len()))?;
-        self.run(client, &prepared.sql, &values, &portal.result_column_format, columns).await
+        self.run(client, &prepared.request, &values, &portal.result_column_format, columns).await
     }
 }
 
@@ -198,37 +188,28 @@ impl QueryParser for Parser {
         let statements = split_statements(sql);
         let sql = match statements.as_slice() {
             [] => return Ok(None),
-            [one] => one.to_string(),
-            _ => return Err(refuse("42601", "cannot insert multiple commands into a prepared statement".to_owned())),
+            [one] => *one,
+            _ => return Err(refuse(SqlState::SyntaxError, "cannot insert multiple commands into a prepared statement")),
         };
-        if let Some(statement) = auth_statements::parse(&sql) {
-            let statement = statement.map_err(|e| access::auth_error(&e))?;
-            let description = Description { params: Vec::new(), columns: access::columns(&statement) };
-            return Ok(Some(Prepared { sql, command: None, description }));
-        }
-        if let Some(copy) = copy::parse(&sql) {
-            // A COPY into a missing collection fails here, before the client starts sending.
-            if let Copy::In { table, .. } = copy.map_err(|(code, message)| refuse(code, message))? {
-                let session = settings::session(client.metadata());
-                self.engine.collection_columns(&session, &table).map_err(|e| engine_error(&e))?;
-            }
-            return Ok(Some(Prepared { sql, command: None, description: Description::default() }));
-        }
-        if let Some(command) = settings::parse(&sql) {
-            let command = command.map_err(|(code, message)| refuse(code, message))?;
-            let description = match &command {
-                Command::Show(name) => {
-                    Description { params: Vec::new(), columns: Some(encode::text_schema(&[name.to_ascii_lowercase().as_str()])) }
-                }
-                Command::ShowAll => Description { params: Vec::new(), columns: Some(encode::text_schema(&["name", "setting"])) },
-                _ => Description::default(),
-            };
-            return Ok(Some(Prepared { sql, command: Some(command), description }));
-        }
+        let request = classify(&self.engine, sql)?;
         let session = settings::session(client.metadata());
-        let description =
-            self.engine.describe(&session, &sql).await.map_err(|e| engine_error(&e))?;
-        Ok(Some(Prepared { sql, command: None, description }))
+        let description = match &request {
+            Request::Session(Command::Show(name)) => {
+                Description { params: Vec::new(), columns: Some(encode::text_schema(&[name.to_ascii_lowercase().as_str()])) }
+            }
+            Request::Session(Command::ShowAll) => {
+                Description { params: Vec::new(), columns: Some(encode::text_schema(&["name", "setting"])) }
+            }
+            Request::Session(_) | Request::CopyOut { .. } => Description::default(),
+            Request::Roles(statement) => Description { params: Vec::new(), columns: roles::columns(statement) },
+            Request::CopyIn(copy) => {
+                // A COPY into a missing collection fails here, before the client starts sending.
+                self.engine.collection_columns(&session, &copy.table).map_err(Refusal::from)?;
+                Description::default()
+            }
+            Request::Engine(statement) => self.engine.describe(&session, statement).await.map_err(Refusal::from)?,
+        };
+        Ok(Some(Prepared { request, description }))
     }
 
     fn get_parameter_types(&self, stmt: &Prepared) -> PgWireResult<Vec<Type>> {
@@ -257,7 +238,7 @@ where
 {
     Ok(match command {
         Command::Set { name, value } => {
-            let (name, reported) = settings::set(client.metadata_mut(), &name, value).map_err(|(c, m)| refuse(c, m))?;
+            let (name, reported) = settings::set(client.metadata_mut(), &name, value)?;
             if let Some(value) = reported {
                 client.feed(PgWireBackendMessage::ParameterStatus(ParameterStatus::new(name, value))).await?;
             }
@@ -268,8 +249,7 @@ where
             Response::Execution(Tag::new(tag))
         }
         Command::Show(name) => {
-            let value = settings::value(client.metadata(), &name)
-                .ok_or_else(|| refuse("42704", format!("unrecognized configuration parameter \"{name}\"")))?;
+            let value = settings::value(client.metadata(), &name).ok_or_else(|| settings::unknown_setting(&name))?;
             encode::text_rows(&[name.to_ascii_lowercase().as_str()], vec![vec![value]], &Format::UnifiedText)?
         }
         Command::ShowAll => {

@@ -1,35 +1,15 @@
-//! Session commands PostgreSQL clients send around their queries: `SET`, `SHOW`, `RESET`,
-//! `DISCARD` and transaction control. Settings live in the connection's metadata under their
-//! canonical names (where pgwire also keeps the startup parameters), so a value a client sent
-//! at startup is what `SHOW` answers. Every statement commits on its own: `BEGIN`, `COMMIT`
-//! and `ROLLBACK` are accepted for drivers and ORMs but group nothing.
+//! A connection's settings, as session commands (see `statement::session_command`) change
+//! them. Settings live in the connection's metadata under their canonical names (where pgwire
+//! also keeps the startup parameters), so a value a client sent at startup is what `SHOW`
+//! answers.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
-use cairn_engine::Session;
+use cairn_engine::{Session, SqlState, SERVER_VERSION};
+use datafusion_postgres::pgwire::types::format::FormatOptions;
 
-/// A session command, parsed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum Command {
-    /// `SET name TO value` (None: `TO DEFAULT`), `SET TIME ZONE value`, `RESET name`.
-    Set { name: String, value: Option<String> },
-    /// `RESET ALL`, `DISCARD ALL`.
-    ResetAll { tag: &'static str },
-    /// `SHOW name`.
-    Show(String),
-    /// `SHOW ALL`.
-    ShowAll,
-    /// `BEGIN`, `START TRANSACTION`.
-    Begin,
-    /// `COMMIT`, `END`.
-    Commit,
-    /// `ROLLBACK`, `ABORT`.
-    Rollback,
-    /// Accepted and answered with this tag, changing nothing (`SET TRANSACTION …`,
-    /// `SAVEPOINT`, `RELEASE`, `ROLLBACK TO`).
-    Accept(&'static str),
-}
+use crate::statement::Refusal;
 
 /// A setting PostgreSQL clients read or write: its canonical name, its default, whether
 /// clients may change it, and whether a change is reported to the client (`ParameterStatus`).
@@ -44,8 +24,6 @@ const fn known(name: &'static str, default: &'static str, writable: bool, report
     Known { name, default, writable, reported }
 }
 
-use cairn_engine::SERVER_VERSION;
-use datafusion_postgres::pgwire::types::format::FormatOptions;
 
 /// The settings Cairn knows.
 const KNOWN: &[Known] = &[
@@ -93,105 +71,6 @@ fn find(name: &str) -> Option<&'static Known> {
     KNOWN.iter().find(|k| k.name.eq_ignore_ascii_case(name))
 }
 
-/// Why a session command failed: the SQLSTATE and the message.
-pub(super) type Refusal = (&'static str, String);
-
-/// The command `sql` is, if it is a session command; the error if it is a malformed one.
-pub(super) fn parse(sql: &str) -> Option<Result<Command, Refusal>> {
-    let words = words(sql);
-    let lower: Vec<String> = words.iter().map(|w| w.to_ascii_lowercase()).collect();
-    let first = lower.first()?.as_str();
-    let second = lower.get(1).map(String::as_str);
-    let command = match first {
-        "begin" => Command::Begin,
-        "start" if second == Some("transaction") => Command::Begin,
-        "commit" | "end" => Command::Commit,
-        "rollback" if second == Some("to") || lower.get(2).is_some_and(|w| w == "to") => Command::Accept("ROLLBACK"),
-        "rollback" | "abort" => Command::Rollback,
-        "savepoint" => Command::Accept("SAVEPOINT"),
-        "release" => Command::Accept("RELEASE"),
-        "discard" => Command::ResetAll { tag: "DISCARD ALL" },
-        "reset" if second == Some("all") => Command::ResetAll { tag: "RESET" },
-        "reset" => Command::Set { name: words.get(1..).unwrap_or_default().join(" "), value: None },
-        "show" => match lower.get(1..).unwrap_or_default() {
-            [] => return Some(Err(("42601", "SHOW needs a setting's name".to_owned()))),
-            [all] if all == "all" => Command::ShowAll,
-            // Listing tables and columns is the engine's (through information_schema).
-            [what, ..] if matches!(what.as_str(), "tables" | "columns" | "functions") => return None,
-            [time, zone] if time == "time" && zone == "zone" => Command::Show("TimeZone".to_owned()),
-            [t, i, l] if t == "transaction" && i == "isolation" && l == "level" => {
-                Command::Show("transaction_isolation".to_owned())
-            }
-            [_] => Command::Show(words[1].clone()),
-            _ => return Some(Err(("42601", format!("cannot parse SHOW: {sql}")))),
-        },
-        "set" => return Some(parse_set(&words[1..], &lower[1..])),
-        _ => return None,
-    };
-    Some(Ok(command))
-}
-
-/// `SET [SESSION | LOCAL] …` after the SET.
-fn parse_set(words: &[String], lower: &[String]) -> Result<Command, Refusal> {
-    let skip = usize::from(lower.first().is_some_and(|w| w == "session" || w == "local"));
-    let (words, lower) = (&words[skip..], &lower[skip..]);
-    match lower {
-        [t, ..] if t == "transaction" => Ok(Command::Accept("SET")),
-        [c, ..] if c == "characteristics" => Ok(Command::Accept("SET")),
-        [t, z, ..] if t == "time" && z == "zone" => Ok(Command::Set { name: "TimeZone".into(), value: set_value(&words[2..]) }),
-        [n, ..] if n == "names" => Ok(Command::Set { name: "client_encoding".into(), value: set_value(&words[1..]) }),
-        [_, to, ..] if to == "to" || to == "=" => Ok(Command::Set { name: words[0].clone(), value: set_value(&words[2..]) }),
-        _ => Err(("42601", format!("cannot parse SET {}", words.join(" ")))),
-    }
-}
-
-/// The value of a SET: None for DEFAULT, a list's items joined by ", ".
-fn set_value(words: &[String]) -> Option<String> {
-    if words.len() == 1 && words[0].eq_ignore_ascii_case("default") {
-        return None;
-    }
-    Some(words.iter().filter(|w| *w != ",").cloned().collect::<Vec<_>>().join(", "))
-}
-
-/// The words of a command: quotes removed from string literals and quoted identifiers, commas
-/// and `=` their own words, a trailing semicolon dropped.
-fn words(sql: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut chars = sql.trim().trim_end_matches(';').chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            c if c.is_whitespace() => {}
-            ',' | '=' => out.push(c.to_string()),
-            '\'' | '"' => {
-                let mut word = String::new();
-                while let Some(n) = chars.next() {
-                    if n == c {
-                        if chars.peek() == Some(&c) {
-                            chars.next();
-                        } else {
-                            break;
-                        }
-                    }
-                    word.push(n);
-                }
-                out.push(word);
-            }
-            c => {
-                let mut word = c.to_string();
-                while let Some(&n) = chars.peek() {
-                    if n.is_whitespace() || n == ',' || n == '=' {
-                        break;
-                    }
-                    word.push(n);
-                    chars.next();
-                }
-                out.push(word);
-            }
-        }
-    }
-    out
-}
-
 /// The connection's settings (its metadata).
 pub(super) type Metadata = HashMap<String, String>;
 
@@ -217,19 +96,19 @@ pub(super) fn all(metadata: &Metadata) -> Vec<(&'static str, String)> {
 pub(super) fn set(metadata: &mut Metadata, name: &str, value: Option<String>) -> Result<(String, Option<String>), Refusal> {
     let known = find(name);
     let canonical = match known {
-        Some(k) if !k.writable => return Err(("55P02", format!("parameter \"{}\" cannot be changed", k.name))),
+        Some(k) if !k.writable => return Err(Refusal::new(SqlState::CantChangeRuntimeParam, format!("parameter \"{}\" cannot be changed", k.name))),
         Some(k) => k.name.to_owned(),
         // PostgreSQL accepts any two-part name as a custom setting.
         None if name.contains('.') => name.to_ascii_lowercase(),
-        None => return Err(("42704", format!("unrecognized configuration parameter \"{name}\""))),
+        None => return Err(unknown_setting(name)),
     };
     let value = match (canonical.as_str(), value) {
         ("client_encoding", Some(v)) if !matches!(v.to_ascii_uppercase().replace('-', "").as_str(), "UTF8" | "UNICODE") => {
-            return Err(("0A000", format!("client_encoding \"{v}\" is not supported: Cairn speaks UTF8")));
+            return Err(Refusal::new(SqlState::FeatureNotSupported, format!("client_encoding \"{v}\" is not supported: Cairn speaks UTF8")));
         }
         ("statement_timeout" | "lock_timeout" | "idle_in_transaction_session_timeout", Some(v)) => {
             let ms = milliseconds(&v)
-                .ok_or_else(|| ("22023", format!("invalid value for parameter \"{canonical}\": \"{v}\"")))?;
+                .ok_or_else(|| Refusal::new(SqlState::InvalidParameterValue, format!("invalid value for parameter \"{canonical}\": \"{v}\"")))?;
             Some(show_ms(ms))
         }
         (_, v) => v,
@@ -240,6 +119,11 @@ pub(super) fn set(metadata: &mut Metadata, name: &str, value: Option<String>) ->
     }
     let reported = known.filter(|k| k.reported).and_then(|_| self::value(metadata, &canonical));
     Ok((canonical, reported))
+}
+
+/// The refusal of a setting Cairn does not know.
+pub(super) fn unknown_setting(name: &str) -> Refusal {
+    Refusal::new(SqlState::UndefinedObject, format!("unrecognized configuration parameter \"{name}\""))
 }
 
 /// Forgets every setting the session changed (`RESET ALL`).
@@ -303,30 +187,6 @@ pub(super) fn session(metadata: &Metadata) -> Session {
 mod tests {
     use super::*;
 
-    fn ok(sql: &str) -> Command {
-        parse(sql).unwrap().unwrap()
-    }
-
-    #[test]
-    fn parses_the_forms_clients_send() {
-        assert_eq!(ok("SET extra_float_digits = 3"), Command::Set { name: "extra_float_digits".into(), value: Some("3".into()) });
-        assert_eq!(ok("set application_name to 'psql'"), Command::Set { name: "application_name".into(), value: Some("psql".into()) });
-        assert_eq!(ok("SET SESSION TIME ZONE 'UTC'"), Command::Set { name: "TimeZone".into(), value: Some("UTC".into()) });
-        assert_eq!(ok("SET search_path TO ws, \"$user\";"), Command::Set { name: "search_path".into(), value: Some("ws, $user".into()) });
-        assert_eq!(ok("SET statement_timeout TO DEFAULT"), Command::Set { name: "statement_timeout".into(), value: None });
-        assert_eq!(ok("RESET search_path"), Command::Set { name: "search_path".into(), value: None });
-        assert_eq!(ok("SHOW TRANSACTION ISOLATION LEVEL"), Command::Show("transaction_isolation".into()));
-        assert_eq!(ok("SHOW ALL"), Command::ShowAll);
-        assert_eq!(ok("BEGIN ISOLATION LEVEL READ COMMITTED"), Command::Begin);
-        assert_eq!(ok("START TRANSACTION"), Command::Begin);
-        assert_eq!(ok("rollback to savepoint a"), Command::Accept("ROLLBACK"));
-        assert_eq!(ok("ROLLBACK"), Command::Rollback);
-        assert_eq!(ok("SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE"), Command::Accept("SET"));
-        assert!(parse("SELECT 1").is_none());
-        assert!(parse("SHOW TABLES").is_none());
-        assert!(parse("SET x").unwrap().is_err());
-    }
-
     #[test]
     fn settings_validate_and_report() {
         let mut m = Metadata::new();
@@ -335,10 +195,10 @@ mod tests {
         assert_eq!(statement_timeout(&m), Some(Duration::from_millis(1500)));
         set(&mut m, "statement_timeout", Some("2s".into())).unwrap();
         assert_eq!(statement_timeout(&m), Some(Duration::from_secs(2)));
-        assert_eq!(set(&mut m, "statement_timeout", Some("soon".into())).unwrap_err().0, "22023");
-        assert_eq!(set(&mut m, "server_version", Some("1".into())).unwrap_err().0, "55P02");
-        assert_eq!(set(&mut m, "no_such_thing", Some("1".into())).unwrap_err().0, "42704");
-        assert_eq!(set(&mut m, "client_encoding", Some("LATIN1".into())).unwrap_err().0, "0A000");
+        assert_eq!(set(&mut m, "statement_timeout", Some("soon".into())).unwrap_err().state, SqlState::InvalidParameterValue);
+        assert_eq!(set(&mut m, "server_version", Some("1".into())).unwrap_err().state, SqlState::CantChangeRuntimeParam);
+        assert_eq!(set(&mut m, "no_such_thing", Some("1".into())).unwrap_err().state, SqlState::UndefinedObject);
+        assert_eq!(set(&mut m, "client_encoding", Some("LATIN1".into())).unwrap_err().state, SqlState::FeatureNotSupported);
         set(&mut m, "client_encoding", Some("utf-8".into())).unwrap();
         assert_eq!(set(&mut m, "datestyle", Some("ISO, DMY".into())).unwrap().1.as_deref(), Some("ISO, DMY"));
         assert_eq!(format_options(&m).date_style, "ISO, DMY");

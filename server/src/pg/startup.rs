@@ -9,6 +9,7 @@ use std::fmt::Debug;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
+use cairn_engine::SqlState;
 use cairn_storage::ScramSecret;
 use datafusion_postgres::pgwire::api::auth::sasl::SCRAM_SHA_256_METHOD;
 use datafusion_postgres::pgwire::api::auth::{
@@ -67,22 +68,22 @@ impl Startup {
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
         if self.tls_required && !client.is_secure() {
-            return Err(fatal("28000", "this server requires TLS: connect with sslmode=require".to_owned()));
+            return Err(fatal(SqlState::InvalidAuthorizationSpecification, "this server requires TLS: connect with sslmode=require".to_owned()));
         }
         let user = client.metadata().get(METADATA_USER).cloned().unwrap_or_default();
         // Another machine learns nothing of which roles exist: every refusal reads the same.
         let local = client.socket_addr().ip().is_loopback();
-        let failed = || fatal("28P01", format!("password authentication failed for user \"{user}\""));
+        let failed = || fatal(SqlState::InvalidPassword, format!("password authentication failed for user \"{user}\""));
         let role = match self.auth.role(&user) {
             Ok(role) if role.login => role,
-            Ok(_) if local => return Err(fatal("28000", format!("role \"{user}\" is not permitted to log in"))),
-            Err(AuthError::NoRole(_)) if local => return Err(fatal("28000", format!("role \"{user}\" does not exist"))),
+            Ok(_) if local => return Err(fatal(SqlState::InvalidAuthorizationSpecification, format!("role \"{user}\" is not permitted to log in"))),
+            Err(AuthError::NoRole(_)) if local => return Err(fatal(SqlState::InvalidAuthorizationSpecification, format!("role \"{user}\" does not exist"))),
             Ok(_) | Err(AuthError::NoRole(_)) => return Err(failed()),
-            Err(e) => return Err(fatal("XX000", format!("reading roles: {e}"))),
+            Err(e) => return Err(fatal(SqlState::InternalError, format!("reading roles: {e}"))),
         };
         let database = client.metadata().get(METADATA_DATABASE).cloned().unwrap_or_else(|| user.clone());
         if database != DATABASE {
-            return Err(fatal("3D000", format!("database \"{database}\" does not exist (connect to database \"{DATABASE}\")")));
+            return Err(fatal(SqlState::InvalidCatalogName, format!("database \"{database}\" does not exist (connect to database \"{DATABASE}\")")));
         }
         match role.scram {
             Some(secret) => {
@@ -108,13 +109,13 @@ impl Startup {
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
         let user = client.metadata().get(METADATA_USER).cloned().unwrap_or_default();
-        let failed = || fatal("28P01", format!("password authentication failed for user \"{user}\""));
+        let failed = || fatal(SqlState::InvalidPassword, format!("password authentication failed for user \"{user}\""));
         let step = client.session_extensions().get::<Scram>().and_then(|s| s.0.lock().ok().and_then(|mut s| s.take()));
         let waiting = match step.ok_or_else(failed)? {
             ScramStep::Started(secret) => {
                 let first = message.into_sasl_initial_response()?;
                 if first.auth_method != SCRAM_SHA_256_METHOD {
-                    return Err(fatal("28000", format!("authentication method {} is not offered", first.auth_method)));
+                    return Err(fatal(SqlState::InvalidAuthorizationSpecification, format!("authentication method {} is not offered", first.auth_method)));
                 }
                 let data = first.data.as_deref().ok_or_else(failed)?;
                 let (server_first, challenge) = scram::server_first(&secret, data).map_err(|e| refused(e, &failed))?;
@@ -175,8 +176,8 @@ fn refused(e: scram::ScramError, failed: &dyn Fn() -> PgWireError) -> PgWireErro
 }
 
 /// A startup refusal: the client is told why, and the connection ends.
-fn fatal(code: &str, message: String) -> PgWireError {
-    PgWireError::UserError(Box::new(ErrorInfo::new("FATAL".to_owned(), code.to_owned(), message)))
+fn fatal(state: SqlState, message: String) -> PgWireError {
+    PgWireError::UserError(Box::new(ErrorInfo::new("FATAL".to_owned(), state.code().to_owned(), message)))
 }
 
 /// The settings a client is told about when it connects.

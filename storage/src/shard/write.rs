@@ -13,7 +13,7 @@ use rocksdb::{ReadOptions, WriteOptions};
 use super::sorted_batch::SortedBatch;
 use super::{poisoned, Shard, WriterState};
 use crate::document::{event_time_of, id_of, EVENT_TIME_FIELD, ID_FIELD};
-use crate::error::{Result, RocksContext, StorageError};
+use crate::error::{ObjectKind, Result, RocksContext, StorageError};
 use crate::index::column::{self, chunk_of};
 use crate::index::edits::EditGroups;
 use crate::index::entries::{diff_sorted, DocEntries};
@@ -171,7 +171,7 @@ impl<'a> BatchBuilder<'a> {
             }
             ShardOp::Patch { id, ops } => {
                 let Some((doc, old)) = self.current(&id)? else {
-                    return Err(StorageError::NotFound { kind: "document", name: id });
+                    return Err(StorageError::NotFound { kind: ObjectKind::Document, name: id });
                 };
                 let mut new = patch::apply(&old, &ops)?;
                 check_patched(&id, &mut new)?;
@@ -180,7 +180,7 @@ impl<'a> BatchBuilder<'a> {
             }
             ShardOp::Delete { id } => {
                 let Some((doc, old)) = self.current(&id)? else {
-                    return Err(StorageError::NotFound { kind: "document", name: id });
+                    return Err(StorageError::NotFound { kind: ObjectKind::Document, name: id });
                 };
                 self.remove(&id, doc, old)?;
                 Ok((id, WriteKind::Deleted))

@@ -1,0 +1,79 @@
+//! Workspace and collection definitions, from SQL (`CREATE/DROP WORKSPACE|COLLECTION|SCHEMA|
+//! TABLE`) and from the REST API alike. Each clears the kept plans first: they hold
+//! collections open, and a name may mean something else afterwards.
+
+use std::sync::Arc;
+
+use cairn_storage::{Collection, CollectionConfig, StorageError};
+
+use super::Engine;
+use crate::error::{EngineError, Result};
+use crate::output::Output;
+use crate::session::Session;
+use crate::sql::Ddl;
+
+impl Engine {
+    /// Runs workspace or collection DDL in `session`. `IF NOT EXISTS` forgives only an object
+    /// that already exists, `IF EXISTS` only one that does not.
+    pub(super) fn run_ddl(&self, session: &Session, ddl: &Ddl) -> Result<Output> {
+        let exists_ok = |r: Result<()>, allowed: bool| match r {
+            Err(EngineError::Storage(StorageError::AlreadyExists { .. })) if allowed => Ok(()),
+            other => other,
+        };
+        let missing_ok = |r: Result<()>, allowed: bool| match r {
+            Err(EngineError::Storage(StorageError::NotFound { .. })) if allowed => Ok(()),
+            other => other,
+        };
+        let tag = match ddl {
+            Ddl::CreateWorkspace { name, if_not_exists } => {
+                exists_ok(self.create_workspace(name), *if_not_exists)?;
+                "CREATE SCHEMA"
+            }
+            Ddl::DropWorkspace { name, if_exists, cascade } => {
+                missing_ok(self.drop_workspace_with(name, *cascade), *if_exists)?;
+                "DROP SCHEMA"
+            }
+            Ddl::CreateCollection { name, if_not_exists } => {
+                let ws = self.workspace_of(session, name);
+                let created = self.create_collection(&ws, &name.collection, CollectionConfig::default()).map(|_| ());
+                exists_ok(created, *if_not_exists)?;
+                "CREATE TABLE"
+            }
+            Ddl::DropCollection { name, if_exists } => {
+                let ws = self.workspace_of(session, name);
+                missing_ok(self.drop_collection(&ws, &name.collection), *if_exists)?;
+                "DROP TABLE"
+            }
+        };
+        Ok(Output::Done { tag, count: 0 })
+    }
+
+    /// Creates workspace `name`.
+    pub fn create_workspace(&self, name: &str) -> Result<()> {
+        self.plans.clear();
+        Ok(self.store.create_workspace(name)?)
+    }
+
+    /// Drops the empty workspace `name`.
+    pub fn drop_workspace(&self, name: &str) -> Result<()> {
+        self.drop_workspace_with(name, false)
+    }
+
+    /// Drops workspace `name`, with `cascade` its collections too.
+    fn drop_workspace_with(&self, name: &str, cascade: bool) -> Result<()> {
+        self.plans.clear();
+        Ok(self.store.drop_workspace(name, cascade)?)
+    }
+
+    /// Creates collection `name` in workspace `ws` with `config`.
+    pub fn create_collection(&self, ws: &str, name: &str, config: CollectionConfig) -> Result<Arc<Collection>> {
+        self.plans.clear();
+        Ok(self.store.create_collection(ws, name, config)?)
+    }
+
+    /// Drops collection `name` of workspace `ws` and its documents.
+    pub fn drop_collection(&self, ws: &str, name: &str) -> Result<()> {
+        self.plans.clear();
+        Ok(self.store.drop_collection(ws, name)?)
+    }
+}
