@@ -22,6 +22,8 @@ mod plan;
 mod scan;
 mod session;
 mod sql;
+#[cfg(test)]
+mod testing;
 mod types;
 
 pub use catalog::pg_catalog::SERVER_VERSION;

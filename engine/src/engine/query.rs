@@ -70,6 +70,21 @@ impl Engine {
         Ok(Description { params: parameter_types(df.logical_plan())?, columns })
     }
 
+    /// The logical plan of query `sql` as DataFusion plans it, before optimization.
+    #[cfg(test)]
+    pub(crate) async fn unoptimized_plan(&self, sql: &str) -> LogicalPlan {
+        let statement = self.prepare(sql).expect("prepare");
+        let super::statement::Kind::Query(parsed) = &statement.kind else { panic!("{sql} is not a query") };
+        let call = Call { session: &Session::default(), hint: None, params: &[] };
+        self.dataframe(call, parsed).await.expect("plan").into_parts().1
+    }
+
+    /// `plan` through the optimizer, as a query's plan goes.
+    #[cfg(test)]
+    pub(crate) fn optimize(&self, plan: &LogicalPlan) -> Result<LogicalPlan> {
+        Ok(self.ctx.state().optimize(plan)?)
+    }
+
     /// Runs an optimized logical plan whose output schema is `schema`.
     async fn run_optimized(&self, state: &SessionState, plan: LogicalPlan, schema: SchemaRef) -> Result<Output> {
         let physical = state.query_planner().create_physical_plan(&plan, state).await?;

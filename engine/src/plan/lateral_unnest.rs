@@ -136,3 +136,46 @@ fn inline_outer_refs(e: Expr) -> DFResult<Expr> {
     })
     .map(|t| t.data)
 }
+
+#[cfg(test)]
+mod tests {
+    use datafusion::optimizer::OptimizerContext;
+
+    use super::*;
+    use crate::testing::{engine_with, lines};
+
+    #[tokio::test]
+    async fn a_lateral_unnest_becomes_an_unnest_of_the_left_rows() {
+        let (engine, _dir) = engine_with(&[r#"{"_id":"a","tags":["x","y"]}"#, r#"{"_id":"b","tags":[]}"#]);
+        let plan = engine.unoptimized_plan("SELECT ev._id, u.tag FROM ev CROSS JOIN UNNEST(ev.tags) AS u(tag)").await;
+        // DataFusion plans a join with a subquery over the outer row, which it cannot run.
+        assert!(lines(&plan).iter().any(|l| l.contains("Cross Join") || l.contains("Inner Join")), "{}", plan.display_indent());
+        let rewritten = LateralUnnest.rewrite(plan, &OptimizerContext::new()).expect("rewrite");
+        assert!(rewritten.transformed);
+        let got = lines(&rewritten.data);
+        // Each left row is repeated once per element of its array, its columns carried under
+        // hidden names, then every column gets back the name and qualifier the join gave it.
+        assert_eq!(
+            got,
+            [
+                "Projection: ev._id, u.tag",
+                "  Projection: __cairn_lateral_left_0 AS _id, __cairn_lateral_left_1 AS _event_time, __cairn_lateral_left_2 AS tags, \
+                 __cairn_lateral_element_0 AS tag",
+                "    Projection: __cairn_lateral_left_0, __cairn_lateral_left_1, __cairn_lateral_left_2, UNNEST(outer_ref(ev.tags)) \
+                 AS __cairn_lateral_element_0",
+                "      Projection: __cairn_lateral_left_0, __cairn_lateral_left_1, __cairn_lateral_left_2, \
+                 __unnest_placeholder(outer_ref(ev.tags),depth=1) AS UNNEST(outer_ref(ev.tags))",
+                "        Unnest: lists[__unnest_placeholder(outer_ref(ev.tags))|depth=1] structs[]",
+                "          Projection: ev._id AS __cairn_lateral_left_0, ev._event_time AS __cairn_lateral_left_1, \
+                 ev.tags AS __cairn_lateral_left_2, ev.tags AS __unnest_placeholder(outer_ref(ev.tags))",
+                "            TableScan: ev",
+            ]
+        );
+        // The rewritten plan runs: one row per element, none for the empty array.
+        let sql = "SELECT ev._id, u.tag FROM ev CROSS JOIN UNNEST(ev.tags) AS u(tag) ORDER BY u.tag";
+        let crate::output::Output::Rows { batches, .. } = engine.sql(sql).await.expect("run") else { panic!("no rows") };
+        let text = datafusion::arrow::util::pretty::pretty_format_batches(&batches).expect("format").to_string();
+        let rows: Vec<String> = text.lines().filter(|l| l.starts_with('|')).map(|l| l.split_whitespace().collect()).collect();
+        assert_eq!(rows, ["|_id|tag|", "|a|\"x\"|", "|a|\"y\"|"]);
+    }
+}

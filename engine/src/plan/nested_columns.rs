@@ -124,3 +124,52 @@ fn replace_accesses(node: LogicalPlan) -> DFResult<Transformed<LogicalPlan>> {
         Ok(rewritten)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use datafusion::optimizer::OptimizerContext;
+
+    use super::*;
+    use crate::testing::{engine_with, lines};
+
+    #[tokio::test]
+    async fn nested_paths_are_read_as_scan_columns() {
+        let (engine, _dir) = engine_with(&[
+            r#"{"_id":"a","commit":{"collection":"post","rev":1},"tags":[{"k":1}]}"#,
+            r#"{"_id":"b","commit":{"collection":"like","rev":"x"}}"#,
+        ]);
+        // `commit.collection` holds only strings: a typed column of its own; `commit.rev`
+        // holds two types: a variant column of its own. Both are added to the scan.
+        let plan = engine.unoptimized_plan("SELECT commit.collection, commit.rev FROM ev").await;
+        let rewritten = NestedColumns.rewrite(plan, &OptimizerContext::new()).expect("rewrite");
+        assert!(rewritten.transformed);
+        assert_eq!(
+            lines(&rewritten.data),
+            [
+                "Projection: ev.$.commit.collection AS ev.commit.collection, ev.$:commit.rev AS ev.commit.rev",
+                "  TableScan: ev",
+            ]
+        );
+        let LogicalPlan::Projection(projection) = &rewritten.data else { panic!("a projection") };
+        let scan = projection.input.schema();
+        let types: Vec<String> = scan.fields().iter().map(|f| format!("{} {}", f.name(), f.data_type())).collect();
+        assert_eq!(
+            types,
+            [
+                "_id Utf8",
+                "_event_time Timestamp(µs, \"UTC\")",
+                "commit LargeBinary",
+                "tags List(LargeBinary)",
+                "$.commit.collection Utf8",
+                "$:commit.rev LargeBinary",
+            ]
+        );
+        // Projection pushdown, which runs after the rule, then leaves the object unread.
+        let optimized = lines(&engine.optimize(&rewritten.data).expect("optimize"));
+        assert_eq!(optimized.last().map(String::as_str), Some("  TableScan: ev projection=[$.commit.collection, $:commit.rev]"));
+        // A path through an array, or on a value computed in a subquery, stays an access.
+        let plan = engine.unoptimized_plan("SELECT s.c.collection FROM (SELECT commit AS c FROM ev) s").await;
+        let rewritten = NestedColumns.rewrite(plan, &OptimizerContext::new()).expect("rewrite");
+        assert!(!rewritten.transformed, "{}", rewritten.data.display_indent());
+    }
+}

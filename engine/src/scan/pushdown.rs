@@ -185,3 +185,88 @@ fn literal(e: &Expr) -> Option<Value> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use cairn_storage::ValueType;
+    use datafusion::logical_expr::{col, lit};
+
+    use super::*;
+    use crate::engine::Engine;
+    use crate::scan::access_path::describe;
+    use crate::testing::{engine_with, lines};
+    use crate::types::collection_schema::{ColumnKind, SqlColumn};
+
+    fn columns() -> Vec<SqlColumn> {
+        let column = |name: &str, kind| SqlColumn { name: name.into(), path: name.into(), kind };
+        vec![
+            column("kind", ColumnKind::Typed(ValueType::String)),
+            column("n", ColumnKind::Typed(ValueType::Int)),
+            column("v", ColumnKind::Variant),
+        ]
+    }
+
+    /// The index predicate of `filter`, as EXPLAIN shows it, and whether it is exact.
+    fn pushed(filter: Expr) -> (Option<String>, bool) {
+        let columns = columns();
+        (to_predicate(&filter, &columns).map(|p| describe(&p)), is_exact(&filter, &columns))
+    }
+
+    #[test]
+    fn filters_the_index_answers_become_predicates() {
+        let some = |s: &str| Some(s.to_owned());
+        assert_eq!(pushed(col("kind").eq(lit("post"))), (some(r#"kind = "post""#), true));
+        assert_eq!(pushed(lit("post").eq(col("kind"))), (some(r#"kind = "post""#), true));
+        assert_eq!(pushed(col("kind").in_list(vec![lit("a"), lit("b")], false)), (some(r#"kind IN ("a", "b")"#), true));
+        // The index matches an int to an equal float too, which a typed int column reads as
+        // null: DataFusion checks int equality again.
+        assert_eq!(pushed(col("n").eq(lit(3i64))), (some("n = 3"), false));
+        assert_eq!(pushed(col("n").gt(lit(3i64))), (some("n > 3"), false));
+        assert_eq!(pushed(lit(3i64).lt_eq(col("n"))), (some("n >= 3"), false));
+        assert_eq!(pushed(col("n").between(lit(1i64), lit(5i64))), (some("n >= 1 AND n <= 5"), false));
+        assert_eq!(pushed(col("kind").like(lit("po%"))), (some(r#"kind LIKE "po"%"#), false));
+        assert_eq!(pushed(col("n").is_null()), (some("n IS UNDEFINED"), false));
+        // A conjunction keeps what the index answers; a disjunction needs both sides.
+        assert_eq!(
+            pushed(col("kind").eq(lit("post")).and(col("n").not_eq(lit(1i64)))),
+            (some(r#"kind = "post""#), false)
+        );
+        assert_eq!(pushed(col("kind").eq(lit("a")).or(col("kind").eq(lit("b")))), (some(r#"(kind = "a") OR (kind = "b")"#), true));
+        assert_eq!(pushed(col("kind").eq(lit("a")).or(col("n").not_eq(lit(1i64)))), (None, false));
+        // A comparison with NULL, an unknown column or a non-literal is not the index's.
+        assert_eq!(pushed(col("n").eq(lit(ScalarValue::Int64(None)))), (None, false));
+        assert_eq!(pushed(col("other").eq(lit(1i64))), (None, false));
+        assert_eq!(pushed(col("n").eq(col("n"))), (None, false));
+        assert_eq!(pushed(col("kind").like(lit("a_c%"))), (None, false));
+    }
+
+    /// The optimized plan of `sql` over `engine`, as EXPLAIN indents it.
+    async fn optimized(engine: &Engine, sql: &str) -> Vec<String> {
+        let plan = engine.unoptimized_plan(sql).await;
+        lines(&engine.optimize(&plan).expect("optimize"))
+    }
+
+    #[tokio::test]
+    async fn the_scan_takes_the_filters_the_index_answers() {
+        let (engine, _dir) = engine_with(&[r#"{"_id":"a","kind":"post","n":4}"#, r#"{"_id":"b","kind":"like","n":2}"#]);
+        // Exact: no filter is left above the scan.
+        assert_eq!(
+            optimized(&engine, "SELECT _id FROM ev WHERE kind = 'post'").await,
+            ["TableScan: ev projection=[_id], full_filters=[ev.kind = Utf8(\"post\")]"]
+        );
+        // Inexact: the scan narrows by the index, DataFusion checks the filter again.
+        assert_eq!(
+            optimized(&engine, "SELECT _id FROM ev WHERE kind = 'post' AND n > 3").await,
+            [
+                "Projection: ev._id",
+                "  Filter: ev.n > Int64(3)",
+                "    TableScan: ev projection=[_id, n], full_filters=[ev.kind = Utf8(\"post\")], partial_filters=[ev.n > Int64(3)]",
+            ]
+        );
+        // Not the index's: DataFusion filters the scanned rows.
+        assert_eq!(
+            optimized(&engine, "SELECT _id FROM ev WHERE n + 1 > 3").await,
+            ["Projection: ev._id", "  Filter: ev.n + Int64(1) > Int64(3)", "    TableScan: ev projection=[_id, n]"]
+        );
+    }
+}
