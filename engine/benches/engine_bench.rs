@@ -79,11 +79,7 @@ fn queries(id: &str, did: &str) -> Vec<(&'static str, bool, String)> {
                  GROUP BY user_id ORDER BY activity_span DESC LIMIT 3"
             ),
         ),
-        (
-            "top-N users by events",
-            false,
-            "SELECT did, count(*) AS c FROM bluesky GROUP BY did ORDER BY c DESC LIMIT 10".into(),
-        ),
+        ("top-N users by events", false, "SELECT did, count(*) AS c FROM bluesky GROUP BY did ORDER BY c DESC LIMIT 10".into()),
         (
             "join likes to posts by URI",
             false,
@@ -114,7 +110,9 @@ async fn run(engine: &Engine, sql: &str) -> usize {
 fn print_plan(rt: &tokio::runtime::Runtime, engine: &Engine, sql: &str) {
     if let Ok(Output::Rows { batches, .. }) = rt.block_on(engine.sql(&format!("EXPLAIN {sql}"))) {
         for b in &batches {
-            let text = datafusion::arrow::util::pretty::pretty_format_batches(std::slice::from_ref(b)).map(|t| t.to_string()).unwrap_or_default();
+            let text = datafusion::arrow::util::pretty::pretty_format_batches(std::slice::from_ref(b))
+                .map(|t| t.to_string())
+                .unwrap_or_default();
             println!("{text}");
         }
     }
@@ -124,7 +122,8 @@ fn main() {
     let quick = !std::env::args().any(|a| a == "--bench");
     let docs = env_or("CAIRN_BENCH_DOCS", if quick { 5_000 } else { 1_000_000 });
     let peers = !quick && env_or("CAIRN_BENCH_PEERS", 1) == 1;
-    let (reps_fast, reps_slow) = if quick { (2, 1) } else { (env_or("CAIRN_BENCH_REPS", 200) as usize, env_or("CAIRN_BENCH_SLOW_REPS", 5) as usize) };
+    let (reps_fast, reps_slow) =
+        if quick { (2, 1) } else { (env_or("CAIRN_BENCH_REPS", 200) as usize, env_or("CAIRN_BENCH_SLOW_REPS", 5) as usize) };
     let only = std::env::var("CAIRN_BENCH_ONLY").unwrap_or_default();
     let explain = env_or("CAIRN_BENCH_EXPLAIN", 0) == 1;
     let dir = tempfile::tempdir().expect("temp dir");
@@ -140,8 +139,11 @@ fn main() {
     out.flush().expect("flush ndjson");
     drop(out);
 
-    let store = Arc::new(Store::open(&dir.path().join("cairn"), StoreOptions { cache_bytes: 1 << 30, ..Default::default() }).expect("open store"));
-    let coll = store.create_collection("commons", "bluesky", CollectionConfig { shards: 2, ..Default::default() }).expect("create");
+    let store = Arc::new(
+        Store::open(&dir.path().join("cairn"), StoreOptions { cache_bytes: 1 << 30, ..Default::default() }).expect("open store"),
+    );
+    let coll =
+        store.create_collection("commons", "bluesky", CollectionConfig { shards: 2, ..Default::default() }).expect("create");
     let t = Instant::now();
     for chunk in lines.chunks(5000) {
         let ops = chunk.iter().map(|l| WriteOp::Insert(Value::from_json_str(l).expect("json"))).collect();
@@ -201,7 +203,10 @@ fn main() {
     }
     let peers: serde_json::Value = serde_json::from_slice(&output.stdout).expect("peers JSON");
     println!();
-    println!("{:<46} {:>10} {:>10} {:>10} {:>12} {:>12}", "query (p50 ms)", "cairn", "duckdb", "chdb", "cairn/duckdb", "cairn/chdb");
+    println!(
+        "{:<46} {:>10} {:>10} {:>10} {:>12} {:>12}",
+        "query (p50 ms)", "cairn", "duckdb", "chdb", "cairn/duckdb", "cairn/chdb"
+    );
     let (mut sum_cairn, mut sum_chdb) = (0.0, 0.0);
     for (name, c) in &cairn {
         let peer = |sys: &str| peers[sys][name]["p50_ms"].as_f64().unwrap_or(f64::NAN);

@@ -11,7 +11,8 @@ use cairn_storage::{CollectionConfig, Store, StoreOptions, Value, WriteOp};
 /// An engine over a fresh store, the store, and the directory keeping it alive.
 fn engine_and_store() -> (Engine, Arc<Store>, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = Arc::new(Store::open(dir.path(), StoreOptions { cache_bytes: 16 << 20, ..Default::default() }).expect("open store"));
+    let store =
+        Arc::new(Store::open(dir.path(), StoreOptions { cache_bytes: 16 << 20, ..Default::default() }).expect("open store"));
     (Engine::new(store.clone()), store, dir)
 }
 

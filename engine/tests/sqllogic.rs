@@ -91,7 +91,8 @@ async fn sqllogictest_files() {
     assert!(!files.is_empty(), "no .slt files found");
     for path in files {
         let dir = tempfile::tempdir().expect("temp dir");
-        let store = Arc::new(Store::open(dir.path(), StoreOptions { cache_bytes: 32 << 20, ..Default::default() }).expect("open store"));
+        let store =
+            Arc::new(Store::open(dir.path(), StoreOptions { cache_bytes: 32 << 20, ..Default::default() }).expect("open store"));
         let engine = Arc::new(Engine::new(store));
         let mut runner = sqllogictest::Runner::new(move || {
             let engine = engine.clone();

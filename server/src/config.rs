@@ -117,7 +117,10 @@ mod tests {
         std::fs::write(&path, "data_dir = \"/srv/cairn\"\ncache_mib = 64\npg_listen = \"127.0.0.1:6543\"\n").unwrap();
         let args = ServeArgs { config: Some(path.clone()), cache_mib: Some(32), ..Default::default() };
         let s = args.settings().unwrap();
-        assert_eq!((s.data_dir, s.cache_mib, s.pg_listen.port(), s.max_connections), (PathBuf::from("/srv/cairn"), 32, 6543, 100));
+        assert_eq!(
+            (s.data_dir, s.cache_mib, s.pg_listen.port(), s.max_connections),
+            (PathBuf::from("/srv/cairn"), 32, 6543, 100)
+        );
         std::fs::write(&path, "cache_mb = 1\n").unwrap();
         let err = ServeArgs { config: Some(path), ..Default::default() }.settings().unwrap_err();
         assert!(err.to_string().contains("unknown field"), "{err}");

@@ -103,7 +103,10 @@ async fn serve(args: ServeArgs) -> Result<(), ServeError> {
     if args.http_max_concurrent == 0 {
         return Err(ServeError::Setting("http_max_concurrent"));
     }
-    let limits = http::Limits { max_body_bytes: mib("http_max_body_mib", args.http_max_body_mib)?, max_concurrent: args.http_max_concurrent };
+    let limits = http::Limits {
+        max_body_bytes: mib("http_max_body_mib", args.http_max_body_mib)?,
+        max_concurrent: args.http_max_concurrent,
+    };
     let store = Store::open(&args.data_dir, options)
         .map_err(|source| ServeError::Store { path: args.data_dir.display().to_string(), source })?;
     let store = Arc::new(store);
@@ -115,7 +118,8 @@ async fn serve(args: ServeArgs) -> Result<(), ServeError> {
             return Err(ServeError::OpenBind(addr));
         }
     }
-    let engine = Engine::with_memory_limit(store.clone(), mib("query_memory_mib", args.query_memory_mib)?).map_err(ServeError::Engine)?;
+    let engine =
+        Engine::with_memory_limit(store.clone(), mib("query_memory_mib", args.query_memory_mib)?).map_err(ServeError::Engine)?;
     let engine = Arc::new(engine);
     let listener =
         TcpListener::bind(args.pg_listen).await.map_err(|source| ServeError::Listen { addr: args.pg_listen, source })?;

@@ -49,7 +49,8 @@ pub(crate) fn acceptors(cert: Option<&Path>, key: Option<&Path>) -> Result<Optio
     if chain.is_empty() {
         return Err(certificate_error("no certificate in the file".into()));
     }
-    let private = PrivateKeyDer::from_pem_file(key).map_err(|e| TlsError::Key { path: key.to_owned(), message: e.to_string() })?;
+    let private =
+        PrivateKeyDer::from_pem_file(key).map_err(|e| TlsError::Key { path: key.to_owned(), message: e.to_string() })?;
     let mut config = ServerConfig::builder_with_provider(Arc::new(ring::default_provider()))
         .with_safe_default_protocol_versions()
         .map_err(|e| TlsError::Config(e.to_string()))?

@@ -54,7 +54,10 @@ async fn roles_log_in_with_scram_and_get_only_their_privileges() {
     admin.batch_execute("ALTER ROLE APP RENAME TO renamed").await.unwrap();
     server.connect_as("user=renamed password=changed dbname=cairn").await.unwrap();
     admin.batch_execute("DROP ROLE Renamed").await.unwrap();
-    assert_eq!(code(server.connect_as("user=renamed password=changed dbname=cairn").await.expect_err("dropped")).as_deref(), Some("28000"));
+    assert_eq!(
+        code(server.connect_as("user=renamed password=changed dbname=cairn").await.expect_err("dropped")).as_deref(),
+        Some("28000")
+    );
     assert_eq!(code(admin.simple_query("DROP ROLE cairn").await.unwrap_err()).as_deref(), Some("22023"));
 }
 

@@ -92,12 +92,20 @@ async fn replay_checks(server: &Server) -> Vec<Outcome> {
         .await
         .expect("set up replay_items");
     let mut out = Vec::new();
-    for (tool, label, simple) in [("metabase", "Metabase", false), ("grafana", "Grafana", false), ("dbeaver", "DBeaver", false), ("superset", "Superset", true)] {
+    for (tool, label, simple) in [
+        ("metabase", "Metabase", false),
+        ("grafana", "Grafana", false),
+        ("dbeaver", "DBeaver", false),
+        ("superset", "Superset", true),
+    ] {
         let queries = replays(tool);
         assert!(!queries.is_empty(), "no queries in replays/{tool}.sql");
         for q in queries {
-            let result = if simple { client.simple_query(&q.sql).await.map(|_| ()) } else { client.query(&q.sql, &[]).await.map(|_| ()) };
-            let error = result.err().map(|e| e.as_db_error().map_or_else(|| e.to_string(), |d| format!("{}: {}", d.code().code(), d.message())));
+            let result =
+                if simple { client.simple_query(&q.sql).await.map(|_| ()) } else { client.query(&q.sql, &[]).await.map(|_| ()) };
+            let error = result
+                .err()
+                .map(|e| e.as_db_error().map_or_else(|| e.to_string(), |d| format!("{}: {}", d.code().code(), d.message())));
             out.push(Outcome { client: format!("{label} (replayed)"), check: q.description, error });
         }
     }
@@ -144,7 +152,10 @@ async fn other_clients_pass_their_checks() {
         .filter_map(|o| o.error.as_ref().map(|e| format!("{} / {}: {e}", o.client, o.check)))
         .collect();
     assert!(failed.is_empty(), "failed checks:\n{}", failed.join("\n"));
-    let fixed: Vec<String> =
-        outcomes.iter().filter(|o| o.error.is_none() && known_failure(o).is_some()).map(|o| format!("{} / {}", o.client, o.check)).collect();
+    let fixed: Vec<String> = outcomes
+        .iter()
+        .filter(|o| o.error.is_none() && known_failure(o).is_some())
+        .map(|o| format!("{} / {}", o.client, o.check))
+        .collect();
     assert!(fixed.is_empty(), "listed in KNOWN_FAILURES but passing now; remove them:\n{}", fixed.join("\n"));
 }

@@ -57,7 +57,8 @@ async fn bad_copy_data_fails_with_the_line_and_the_connection_goes_on() {
     let server = Server::start();
     let client = server.connect().await;
     client.batch_execute("CREATE COLLECTION docs").await.expect("create");
-    let bad = copy_in(&client, "COPY docs FROM STDIN (FORMAT ndjson)", &["{\"_id\":\"a\"}\n[1]\n"]).await.expect_err("not an object");
+    let bad =
+        copy_in(&client, "COPY docs FROM STDIN (FORMAT ndjson)", &["{\"_id\":\"a\"}\n[1]\n"]).await.expect_err("not an object");
     let message = bad.as_db_error().map(|e| e.message().to_owned()).unwrap_or_default();
     assert!(message.contains("line 2"), "{message}");
     assert_eq!(code(bad), Some("22P04".into()));
@@ -76,7 +77,9 @@ async fn copy_to_stdout_sends_rows_as_csv_or_text() {
     let server = Server::start();
     let client = server.connect().await;
     client
-        .batch_execute(r#"CREATE COLLECTION docs; INSERT INTO docs (_id, n, o) VALUES ('a', 1, '{"k": "v, w"}'::jsonb), ('b', 2, NULL)"#)
+        .batch_execute(
+            r#"CREATE COLLECTION docs; INSERT INTO docs (_id, n, o) VALUES ('a', 1, '{"k": "v, w"}'::jsonb), ('b', 2, NULL)"#,
+        )
         .await
         .expect("load");
     let csv = copy_out(&client, "COPY (SELECT _id, n, o FROM docs ORDER BY _id) TO STDOUT WITH (FORMAT csv, HEADER)").await;

@@ -34,8 +34,7 @@ async fn prepared_statements_take_typed_parameters_and_return_binary_rows() {
     // A parameter compared with a text column is text; NULL binds as NULL.
     let likes: i64 = client.query_one("SELECT count(*) FROM events WHERE kind = $1", &[&"like"]).await.expect("count").get(0);
     assert_eq!(likes, 2);
-    let none: i64 =
-        client.query_one("SELECT count(*) FROM events WHERE kind = $1", &[&None::<&str>]).await.expect("null").get(0);
+    let none: i64 = client.query_one("SELECT count(*) FROM events WHERE kind = $1", &[&None::<&str>]).await.expect("null").get(0);
     assert_eq!(none, 0);
     // A parameter nothing types is text, as in PostgreSQL.
     let shout: String = client.query_one("SELECT $1 || '!' AS s", &[&"hi"]).await.expect("text parameter").get(0);
@@ -50,7 +49,8 @@ async fn json_values_travel_as_jsonb_both_ways() {
         .batch_execute(r#"CREATE COLLECTION docs; INSERT INTO docs (_id, body) VALUES ('a', '{"x": [1, 2]}'::jsonb), ('b', '"text"'::jsonb)"#)
         .await
         .expect("load");
-    let insert = client.prepare_typed("INSERT INTO docs (_id, body) VALUES ($1, $2)", &[Type::TEXT, Type::JSONB]).await.expect("prepare");
+    let insert =
+        client.prepare_typed("INSERT INTO docs (_id, body) VALUES ($1, $2)", &[Type::TEXT, Type::JSONB]).await.expect("prepare");
     client.execute(&insert, &[&"c", &json!({"y": true})]).await.expect("insert a JSON parameter");
     let rows = client.query("SELECT _id, body, typeof(body) AS t FROM docs ORDER BY _id", &[]).await.expect("select");
     assert_eq!(rows[0].columns()[1].type_(), &Type::JSONB);
@@ -70,7 +70,9 @@ async fn a_portal_hands_out_rows_a_few_at_a_time() {
     let server = Server::start();
     let mut client = server.connect().await;
     client
-        .batch_execute("CREATE COLLECTION nums; INSERT INTO nums (_id, n) VALUES ('a', 1), ('b', 2), ('c', 3), ('d', 4), ('e', 5)")
+        .batch_execute(
+            "CREATE COLLECTION nums; INSERT INTO nums (_id, n) VALUES ('a', 1), ('b', 2), ('c', 3), ('d', 4), ('e', 5)",
+        )
         .await
         .expect("load");
     let tx = client.transaction().await.expect("begin");

@@ -38,8 +38,12 @@ fn workspaces_collections_and_documents() {
     assert_eq!(statuses, ["ADDED", "ERROR", "ADDED"]);
     assert!(body["last_offset"].as_str().unwrap().parse::<u64>().unwrap() > 0);
 
-    let (status, body) =
-        server.http("POST", &format!("{ORG}/ws/shop/collections/orders/docs"), Some(r#"{"data":[{"_id":"a","qty":2,"tags":["x"]}]}"#), None);
+    let (status, body) = server.http(
+        "POST",
+        &format!("{ORG}/ws/shop/collections/orders/docs"),
+        Some(r#"{"data":[{"_id":"a","qty":2,"tags":["x"]}]}"#),
+        None,
+    );
     assert_eq!((status, body["data"][0]["status"].as_str()), (200, Some("REPLACED")), "{body}");
     let patch = r#"{"data":[{"_id":"a","patch":[{"op":"INCREMENT","path":"/qty","value":3}]},{"_id":"zz","patch":[{"op":"remove","path":"/qty"}]}]}"#;
     let (status, body) = server.http("PATCH", &format!("{ORG}/ws/shop/collections/orders/docs"), Some(patch), None);
@@ -56,7 +60,11 @@ fn workspaces_collections_and_documents() {
     assert_eq!(body["results_total_doc_count"], 2);
     let limited = json!({"sql": {"query": "SELECT _id FROM shop.orders ORDER BY _id", "default_row_limit": 1}});
     let (_, body) = server.http("POST", &format!("{ORG}/queries"), Some(&limited.to_string()), None);
-    assert_eq!((body["results"].as_array().map(Vec::len), body["results_total_doc_count"].as_u64()), (Some(1), Some(2)), "{body}");
+    assert_eq!(
+        (body["results"].as_array().map(Vec::len), body["results_total_doc_count"].as_u64()),
+        (Some(1), Some(2)),
+        "{body}"
+    );
 
     let (status, body) =
         server.http("DELETE", &format!("{ORG}/ws/shop/collections/orders/docs"), Some(r#"{"data":[{"_id":"b"}]}"#), None);
@@ -65,7 +73,12 @@ fn workspaces_collections_and_documents() {
     assert_eq!(body["data"]["stats"]["doc_count"], 1, "{body}");
 
     // A new field is queryable at once; nested values come back as JSON.
-    server.http("POST", &format!("{ORG}/ws/shop/collections/orders/docs"), Some(r#"{"data":[{"_id":"c","ship":{"city":"Oslo"}}]}"#), None);
+    server.http(
+        "POST",
+        &format!("{ORG}/ws/shop/collections/orders/docs"),
+        Some(r#"{"data":[{"_id":"c","ship":{"city":"Oslo"}}]}"#),
+        None,
+    );
     let query = json!({"sql": {"query": "SELECT ship, tags FROM shop.orders ORDER BY _id"}});
     let (_, body) = server.http("POST", &format!("{ORG}/queries"), Some(&query.to_string()), None);
     assert_eq!(body["results"], json!([{"ship": null, "tags": ["x"]}, {"ship": {"city": "Oslo"}, "tags": null}]), "{body}");
@@ -81,12 +94,14 @@ fn bad_requests_get_json_errors() {
     let server = Server::start();
     let (status, body) = server.http("POST", &format!("{ORG}/queries"), Some(r#"{"sql": {"query": "SELEC 1"}}"#), None);
     assert_eq!((status, body["type"].as_str()), (400, Some("QUERY_ERROR")), "{body}");
-    let (status, body) = server.http("POST", &format!("{ORG}/queries"), Some(r#"{"sql": {"query": "SELECT * FROM nope"}}"#), None);
+    let (status, body) =
+        server.http("POST", &format!("{ORG}/queries"), Some(r#"{"sql": {"query": "SELECT * FROM nope"}}"#), None);
     assert_eq!((status, body["type"].as_str()), (404, Some("NOTFOUND")), "{body}");
     let (status, body) = server.http("POST", &format!("{ORG}/queries"), Some(r#"{"sql": {"query": "SELECT :x"}}"#), None);
     assert_eq!(status, 400, "{body}");
     assert!(body["message"].as_str().unwrap().contains(":x"), "{body}");
-    let (status, body) = server.http("POST", &format!("{ORG}/ws/commons/collections/none/docs"), Some(r#"{"data":[{"_id":1,"a":"#), None);
+    let (status, body) =
+        server.http("POST", &format!("{ORG}/ws/commons/collections/none/docs"), Some(r#"{"data":[{"_id":1,"a":"#), None);
     assert_eq!((status, body["type"].as_str()), (400, Some("INVALIDINPUT")), "{body}");
     assert!(body["message"].as_str().unwrap().contains("line 1"), "{body}");
     let (status, body) = server.http("POST", &format!("{ORG}/ws/commons/collections/none/docs"), Some(r#"{"data":[]}"#), None);
@@ -97,7 +112,17 @@ fn bad_requests_get_json_errors() {
     // The OpenAPI document describes every route the API has.
     let (status, spec) = server.http("GET", "/openapi.json", None, None);
     assert_eq!(status, 200);
-    for path in ["/ws", "/ws/{ws}", "/collections", "/ws/{ws}/collections", "/ws/{ws}/collections/{c}", "/ws/{ws}/collections/{c}/docs", "/queries", "/users/{user}/apikeys", "/users/{user}/apikeys/{name}"] {
+    for path in [
+        "/ws",
+        "/ws/{ws}",
+        "/collections",
+        "/ws/{ws}/collections",
+        "/ws/{ws}/collections/{c}",
+        "/ws/{ws}/collections/{c}/docs",
+        "/queries",
+        "/users/{user}/apikeys",
+        "/users/{user}/apikeys/{name}",
+    ] {
         assert!(spec["paths"][format!("{ORG}{path}")].is_object(), "{path} missing from /openapi.json");
     }
 }
@@ -114,7 +139,19 @@ fn bodies_over_the_limit_get_413_and_a_full_server_429() {
     let url = format!("http://127.0.0.1:{}{ORG}/ws/commons/collections/big/docs", server.http_port);
     let body = format!(r#"{{"data":[{{"_id":"slow","pad":"{}"}}]}}"#, "z".repeat(6000));
     let slow = std::process::Command::new("curl")
-        .args(["-sS", "-o", "/dev/null", "-w", "%{http_code}", "--limit-rate", "1000", "-X", "POST", "-H", "Content-Type: application/json"])
+        .args([
+            "-sS",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "--limit-rate",
+            "1000",
+            "-X",
+            "POST",
+            "-H",
+            "Content-Type: application/json",
+        ])
         .args(["--data-binary", &body, &url])
         .stdout(std::process::Stdio::piped())
         .spawn()

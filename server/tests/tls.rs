@@ -29,7 +29,10 @@ fn self_signed(dir: &Path) -> (String, String) {
 fn psql_select(server: &Server, sslmode: &str) -> (bool, String) {
     let conn = format!("host=127.0.0.1 port={} user=cairn dbname=cairn sslmode={sslmode} connect_timeout=10", server.port);
     let out = Command::new("psql").args(["-X", "-A", "-t", &conn, "-c", "SELECT 1"]).output().expect("psql is installed");
-    (out.status.success() && String::from_utf8_lossy(&out.stdout).trim() == "1", String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.success() && String::from_utf8_lossy(&out.stdout).trim() == "1",
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[tokio::test]
@@ -67,7 +70,8 @@ fn the_rest_api_is_https_with_the_same_certificate() {
     while std::net::TcpStream::connect(("127.0.0.1", server.http_port)).is_err() && std::time::Instant::now() < deadline {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
-    let curl = |url: String| Command::new("curl").args(["-sS", "--cacert", &cert, "-w", "\n%{http_code}", &url]).output().expect("curl");
+    let curl =
+        |url: String| Command::new("curl").args(["-sS", "--cacert", &cert, "-w", "\n%{http_code}", &url]).output().expect("curl");
     let secure = curl(format!("https://localhost:{}/v1/orgs/self/ws", server.http_port));
     let text = String::from_utf8_lossy(&secure.stdout);
     assert!(text.ends_with("200") && text.contains("commons"), "{text} {}", String::from_utf8_lossy(&secure.stderr));

@@ -10,23 +10,23 @@
 //! each its own RocksDB instance. This crate knows nothing of SQL: it offers the engine
 //! snapshot-consistent Arrow scans, index lookups, point reads and statistics.
 
-pub mod roles;
 pub mod collection;
 pub mod document;
 pub mod error;
 pub mod index;
 pub mod patch;
 pub mod path;
+pub mod roles;
 pub mod shard;
 pub mod store;
 pub mod synth;
 pub mod value;
 
-pub use roles::{Access, AccessState, ApiKey, Role, ScramSecret, SUPERUSER};
 pub use collection::{Collection, CollectionConfig, CollectionStats, FamilySize, WriteOp};
 pub use error::{ObjectKind, Result, StorageError};
 pub use patch::PatchOp;
 pub use path::FieldPath;
+pub use roles::{Access, AccessState, ApiKey, Role, ScramSecret, SUPERUSER};
 pub use shard::{
     arrow_type, Applied, ColumnOutput, ColumnSpec, IndexPredicate, ScanOptions, ShardSnapshot, VerifyReport, WriteKind,
 };

@@ -102,7 +102,9 @@ impl Access {
     pub fn open(root: &Path) -> Result<Access> {
         let path = root.join(FILE);
         let state = match fs::read_to_string(&path) {
-            Ok(text) => serde_json::from_str(&text).map_err(|e| corrupt("access settings", format!("{}: {e}", path.display())))?,
+            Ok(text) => {
+                serde_json::from_str(&text).map_err(|e| corrupt("access settings", format!("{}: {e}", path.display())))?
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let mut state = AccessState::default();
                 let superuser = Role { superuser: true, login: true, read: true, write: true, ..Role::default() };

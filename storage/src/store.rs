@@ -9,9 +9,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
-use crate::roles::Access;
 use crate::collection::{Collection, CollectionConfig};
 use crate::error::{ObjectKind, Result, StorageError};
+use crate::roles::Access;
 use crate::shard::{poisoned, SharedResources};
 
 /// The workspace every store has.
@@ -189,8 +189,9 @@ impl Store {
     pub fn drop_collection(&self, ws: &str, name: &str) -> Result<()> {
         let mut w = self.workspaces.write().map_err(poisoned)?;
         let colls = w.get_mut(ws).ok_or_else(|| StorageError::NotFound { kind: ObjectKind::Workspace, name: ws.into() })?;
-        let coll =
-            colls.remove(name).ok_or_else(|| StorageError::NotFound { kind: ObjectKind::Collection, name: format!("{ws}.{name}") })?;
+        let coll = colls
+            .remove(name)
+            .ok_or_else(|| StorageError::NotFound { kind: ObjectKind::Collection, name: format!("{ws}.{name}") })?;
         let dir = coll.dir().to_owned();
         drop(coll);
         self.discard(&dir)
@@ -200,7 +201,10 @@ impl Store {
     pub fn collection(&self, ws: &str, name: &str) -> Result<Arc<Collection>> {
         let w = self.workspaces.read().map_err(poisoned)?;
         let colls = w.get(ws).ok_or_else(|| StorageError::NotFound { kind: ObjectKind::Workspace, name: ws.into() })?;
-        colls.get(name).cloned().ok_or_else(|| StorageError::NotFound { kind: ObjectKind::Collection, name: format!("{ws}.{name}") })
+        colls
+            .get(name)
+            .cloned()
+            .ok_or_else(|| StorageError::NotFound { kind: ObjectKind::Collection, name: format!("{ws}.{name}") })
     }
 }
 

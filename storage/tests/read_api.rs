@@ -188,7 +188,8 @@ fn value_counts_group_documents_by_value() {
     let (_d, _s, coll) = open(2, None);
     load(&coll, 3_000);
     // `x` holds ints, strings, and (in the extra documents) floats and bools.
-    let extra = ["1.5", "2.0", "true"].iter().enumerate().map(|(i, x)| WriteOp::Insert(json(&format!(r#"{{"_id":"e{i}","x":{x}}}"#))));
+    let extra =
+        ["1.5", "2.0", "true"].iter().enumerate().map(|(i, x)| WriteOp::Insert(json(&format!(r#"{{"_id":"e{i}","x":{x}}}"#))));
     for r in coll.write(extra.collect()) {
         r.unwrap();
     }
@@ -206,7 +207,10 @@ fn value_counts_group_documents_by_value() {
         all.into_values().collect()
     };
     let tags = counts("tags.*", ValueType::String, None);
-    assert_eq!(tags, vec![(Value::from("all"), 3_000), (Value::from("t0"), 1_000), (Value::from("t1"), 1_000), (Value::from("t2"), 1_000)]);
+    assert_eq!(
+        tags,
+        vec![(Value::from("all"), 3_000), (Value::from("t0"), 1_000), (Value::from("t1"), 1_000), (Value::from("t2"), 1_000)]
+    );
     let t1 = IndexPredicate::Eq { path: "tags.*".into(), value: Value::from("t1") };
     assert_eq!(counts("tags.*", ValueType::String, Some(&t1)), vec![(Value::from("all"), 1_000), (Value::from("t1"), 1_000)]);
     // Ints only: floats (even of integral value) and strings are other types.
@@ -240,7 +244,11 @@ fn extreme_values_come_from_the_ordered_index() {
             Value::Int(i) => i,
             other => panic!("not an int: {other:?}"),
         });
-        if greatest { ints.max() } else { ints.min() }
+        if greatest {
+            ints.max()
+        } else {
+            ints.min()
+        }
     };
     // `x`: ints where i % 7 != 0 and i % 5 != 0, strings "s{i}" where i % 5 == 0.
     assert_eq!(int_extreme(None, false), Some(1));

@@ -8,8 +8,8 @@ use arrow_schema::{DataType, Field, Schema};
 use cairn_storage::CollectionStats;
 use datafusion::error::DataFusionError;
 
-use crate::output::Output;
 use crate::error::Result;
+use crate::output::Output;
 
 /// The smart schema of a collection as a result set (paths in text form, arrays' elements as `*`).
 pub(crate) fn describe(stats: &CollectionStats) -> Result<Output> {

@@ -67,7 +67,8 @@ const VIEWS: &str = "SELECT 'cairn' AS table_catalog, n.nspname AS table_schema,
     FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON c.relnamespace = n.oid WHERE c.relkind = 'v'";
 
 /// Collections have no declared constraints: the constraint views are empty.
-const TABLE_CONSTRAINTS: &str = "SELECT CAST(NULL AS VARCHAR) AS constraint_catalog, CAST(NULL AS VARCHAR) AS constraint_schema, \
+const TABLE_CONSTRAINTS: &str =
+    "SELECT CAST(NULL AS VARCHAR) AS constraint_catalog, CAST(NULL AS VARCHAR) AS constraint_schema, \
     CAST(NULL AS VARCHAR) AS constraint_name, CAST(NULL AS VARCHAR) AS table_catalog, CAST(NULL AS VARCHAR) AS table_schema, \
     CAST(NULL AS VARCHAR) AS table_name, CAST(NULL AS VARCHAR) AS constraint_type, CAST(NULL AS VARCHAR) AS is_deferrable, \
     CAST(NULL AS VARCHAR) AS initially_deferred, CAST(NULL AS VARCHAR) AS enforced, CAST(NULL AS VARCHAR) AS nulls_distinct \
@@ -78,7 +79,8 @@ const KEY_COLUMN_USAGE: &str = "SELECT CAST(NULL AS VARCHAR) AS constraint_catal
     CAST(NULL AS VARCHAR) AS table_name, CAST(NULL AS VARCHAR) AS column_name, CAST(NULL AS INT) AS ordinal_position, \
     CAST(NULL AS INT) AS position_in_unique_constraint WHERE false";
 
-const REFERENTIAL_CONSTRAINTS: &str = "SELECT CAST(NULL AS VARCHAR) AS constraint_catalog, CAST(NULL AS VARCHAR) AS constraint_schema, \
+const REFERENTIAL_CONSTRAINTS: &str =
+    "SELECT CAST(NULL AS VARCHAR) AS constraint_catalog, CAST(NULL AS VARCHAR) AS constraint_schema, \
     CAST(NULL AS VARCHAR) AS constraint_name, CAST(NULL AS VARCHAR) AS unique_constraint_catalog, \
     CAST(NULL AS VARCHAR) AS unique_constraint_schema, CAST(NULL AS VARCHAR) AS unique_constraint_name, \
     CAST(NULL AS VARCHAR) AS match_option, CAST(NULL AS VARCHAR) AS update_rule, CAST(NULL AS VARCHAR) AS delete_rule \
@@ -129,7 +131,10 @@ impl SchemaProvider for InformationSchema {
 
     async fn table(&self, name: &str) -> DFResult<Option<Arc<dyn TableProvider>>> {
         let Some((_, sql)) = ALL.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)) else { return Ok(None) };
-        let state = self.state.get().ok_or_else(|| DataFusionError::Internal("information_schema read before the engine was built".into()))?;
+        let state = self
+            .state
+            .get()
+            .ok_or_else(|| DataFusionError::Internal("information_schema read before the engine was built".into()))?;
         let plan = state.create_logical_plan(sql).await?;
         Ok(Some(Arc::new(ViewTable::new(plan, Some((*sql).to_owned())))))
     }

@@ -66,7 +66,8 @@ impl Engine {
     pub(super) async fn describe_query(&self, call: Call<'_>, parsed: &Parsed, rows: bool) -> Result<Description> {
         let df = self.dataframe(call, parsed).await?;
         let names = column_names::of(&parsed.statement);
-        let columns = rows.then(|| render_schema(&column_names::apply(Arc::new(df.schema().as_arrow().clone()), names.as_deref())));
+        let columns =
+            rows.then(|| render_schema(&column_names::apply(Arc::new(df.schema().as_arrow().clone()), names.as_deref())));
         Ok(Description { params: parameter_types(df.logical_plan())?, columns })
     }
 

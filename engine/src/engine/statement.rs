@@ -20,8 +20,8 @@ use crate::catalog::{is_system, pg_catalog, reads_catalog};
 use crate::error::{EngineError, Result};
 use crate::functions::Kind as Function;
 use crate::sql::{
-    function_call, ident_name, insert_target, parse_cairn_ddl, plan_delete, plan_update, rewrite_undefined,
-    standard_ddl, take_hint, Ddl, DmlPlan, Hint, TableName,
+    function_call, ident_name, insert_target, parse_cairn_ddl, plan_delete, plan_update, rewrite_undefined, standard_ddl,
+    take_hint, Ddl, DmlPlan, Hint, TableName,
 };
 
 /// What a statement requires of the role running it.
@@ -216,7 +216,8 @@ fn insert_plan(insert: &Insert) -> Result<InsertPlan> {
             }
         }
     }
-    let fields = insert.columns.iter().map(|c| c.0.last().and_then(|p| p.as_ident()).map(ident_name).unwrap_or_default()).collect();
+    let fields =
+        insert.columns.iter().map(|c| c.0.last().and_then(|p| p.as_ident()).map(ident_name).unwrap_or_default()).collect();
     let query = Parsed::new(DFStatement::Statement(Box::new(SqlStatement::Query(Box::new(query)))));
     Ok(InsertPlan { target, query, fields, values })
 }

@@ -185,7 +185,9 @@ impl ScalarUDFImpl for DynamicFn {
                 }
                 Ok(name)
             }
-            _ => Ok(format!("{}({})", self.name(), args.iter().map(|a| a.schema_name().to_string()).collect::<Vec<_>>().join(","))),
+            _ => {
+                Ok(format!("{}({})", self.name(), args.iter().map(|a| a.schema_name().to_string()).collect::<Vec<_>>().join(",")))
+            }
         }
     }
 
@@ -203,9 +205,11 @@ fn evaluate(kind: Kind, arrays: &[ArrayRef], target: &DataType) -> DFResult<Arra
     Ok(match kind {
         Kind::TypeOf => {
             let literal_null = *first.data_type() == DataType::Null;
-            strings(values_of(first)?.iter().map(|v| {
-                Some(if literal_null { "null" } else { semantics::type_name(v.as_ref()) }.to_owned())
-            }))
+            strings(
+                values_of(first)?
+                    .iter()
+                    .map(|v| Some(if literal_null { "null" } else { semantics::type_name(v.as_ref()) }.to_owned())),
+            )
         }
         Kind::Get => variant::variant_array(values_at_path(arrays)?),
         Kind::GetText => strings(values_at_path(arrays)?.into_iter().map(|v| semantics::text(&v?))),
@@ -231,7 +235,9 @@ fn evaluate(kind: Kind, arrays: &[ArrayRef], target: &DataType) -> DFResult<Arra
             Arc::new(out.finish())
         }
         Kind::Number if first.data_type().is_numeric() => first.clone(),
-        Kind::Number => Arc::new(values_of(first)?.iter().map(|v| v.as_ref().and_then(semantics::number)).collect::<Float64Array>()),
+        Kind::Number => {
+            Arc::new(values_of(first)?.iter().map(|v| v.as_ref().and_then(semantics::number)).collect::<Float64Array>())
+        }
         Kind::Text => strings(values_of(first)?.into_iter().map(|v| match v {
             Some(Value::String(s)) => Some(s),
             _ => None,

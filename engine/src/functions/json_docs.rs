@@ -23,7 +23,9 @@ pub(crate) struct JsonDocs;
 impl TableFunctionImpl for JsonDocs {
     fn call(&self, args: &[Expr]) -> DFResult<Arc<dyn TableProvider>> {
         let text = match args {
-            [Expr::Literal(ScalarValue::Utf8(Some(s)) | ScalarValue::LargeUtf8(Some(s)) | ScalarValue::Utf8View(Some(s)), _)] => s,
+            [Expr::Literal(ScalarValue::Utf8(Some(s)) | ScalarValue::LargeUtf8(Some(s)) | ScalarValue::Utf8View(Some(s)), _)] => {
+                s
+            }
             _ => return plan_err!("json_docs takes one text literal holding JSON documents"),
         };
         let docs = parse_documents(text)?;

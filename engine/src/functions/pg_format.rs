@@ -53,7 +53,9 @@ impl ScalarUDFImpl for Format {
                 out.push(None);
                 continue;
             }
-            let value = |i: usize| -> Option<&str> { texts.get(i).and_then(|t| t.as_ref()).filter(|t| !t.is_null(row)).map(|t| t.value(row)) };
+            let value = |i: usize| -> Option<&str> {
+                texts.get(i).and_then(|t| t.as_ref()).filter(|t| !t.is_null(row)).map(|t| t.value(row))
+            };
             out.push(Some(render(formats.value(row), &value, texts.len() - 1)?));
         }
         let array: ArrayRef = Arc::new(StringArray::from(out));
@@ -84,7 +86,13 @@ fn render<'a>(format: &str, value: &dyn Fn(usize) -> Option<&'a str>, given: usi
         match spec {
             Some('s') => out.push_str(v.unwrap_or_default()),
             Some('I') => match v {
-                Some(v) if v.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') && !v.is_empty() && !v.starts_with(|c: char| c.is_ascii_digit()) => out.push_str(v),
+                Some(v)
+                    if v.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+                        && !v.is_empty()
+                        && !v.starts_with(|c: char| c.is_ascii_digit()) =>
+                {
+                    out.push_str(v)
+                }
                 Some(v) => out.push_str(&format!("\"{}\"", v.replace('"', "\"\""))),
                 None => return exec_err!("null values cannot be formatted as an SQL identifier"),
             },
@@ -92,7 +100,9 @@ fn render<'a>(format: &str, value: &dyn Fn(usize) -> Option<&'a str>, given: usi
                 Some(v) => out.push_str(&format!("'{}'", v.replace('\'', "''"))),
                 None => out.push_str("NULL"),
             },
-            other => return exec_err!("unrecognized format() type specifier \"{}\"", other.map(String::from).unwrap_or_default()),
+            other => {
+                return exec_err!("unrecognized format() type specifier \"{}\"", other.map(String::from).unwrap_or_default())
+            }
         }
     }
     Ok(out)

@@ -129,7 +129,8 @@ pub(crate) fn contains(a: &Value, b: &Value) -> bool {
 }
 
 fn same_scalar(a: &Value, b: &Value) -> bool {
-    !matches!(a, Value::Object(_) | Value::Array(_)) && order(a, b) == Some(Ordering::Equal) || (matches!(a, Value::Null) && matches!(b, Value::Null))
+    !matches!(a, Value::Object(_) | Value::Array(_)) && order(a, b) == Some(Ordering::Equal)
+        || (matches!(a, Value::Null) && matches!(b, Value::Null))
 }
 
 /// PostgreSQL's `?`: an object has the key, an array has the string as an element, a string

@@ -55,7 +55,9 @@ impl FunctionRewrite for DynamicRewrite {
                     within
                 }
             }
-            Expr::Like(like) if dynamic(&like.expr) => Expr::Like(Like { expr: Box::new(call(Kind::Text, vec![*like.expr])), ..like }),
+            Expr::Like(like) if dynamic(&like.expr) => {
+                Expr::Like(Like { expr: Box::new(call(Kind::Text, vec![*like.expr])), ..like })
+            }
             other => return Ok(Transformed::no(other)),
         }))
     }

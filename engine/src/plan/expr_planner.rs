@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use arrow_schema::{DataType, Field, FieldRef};
-use datafusion_pg_catalog::pg_catalog::oid_type_planner::PgOidTypePlanner;
+use cairn_storage::{arrow_type, ColumnOutput, Value};
 use datafusion::common::{plan_err, Column, DFSchema, Result as DFResult, ScalarValue, TableReference};
 use datafusion::logical_expr::expr::ScalarFunction;
 use datafusion::logical_expr::planner::{
@@ -15,7 +15,7 @@ use datafusion::logical_expr::planner::{
 };
 use datafusion::logical_expr::{lit, not, Expr, ExprSchemable, GetFieldAccess};
 use datafusion::sql::sqlparser::ast::{BinaryOperator as B, DataType as SqlType};
-use cairn_storage::{arrow_type, ColumnOutput, Value};
+use datafusion_pg_catalog::pg_catalog::oid_type_planner::PgOidTypePlanner;
 
 use crate::error::to_df;
 use crate::types::collection_schema as schema;

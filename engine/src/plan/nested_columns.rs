@@ -145,10 +145,7 @@ mod tests {
         assert!(rewritten.transformed);
         assert_eq!(
             lines(&rewritten.data),
-            [
-                "Projection: ev.$.commit.collection AS ev.commit.collection, ev.$:commit.rev AS ev.commit.rev",
-                "  TableScan: ev",
-            ]
+            ["Projection: ev.$.commit.collection AS ev.commit.collection, ev.$:commit.rev AS ev.commit.rev", "  TableScan: ev",]
         );
         let LogicalPlan::Projection(projection) = &rewritten.data else { panic!("a projection") };
         let scan = projection.input.schema();

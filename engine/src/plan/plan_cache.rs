@@ -54,7 +54,13 @@ pub(crate) struct PlanCache {
 impl PlanCache {
     /// The plan kept for `sql` under `hint`, brought up to date with the store; None when
     /// there is none or it went stale.
-    pub(crate) fn get(&self, sql: &str, hint: Option<Hint>, session: &Session, store: &Store) -> DFResult<Option<(LogicalPlan, SchemaRef)>> {
+    pub(crate) fn get(
+        &self,
+        sql: &str,
+        hint: Option<Hint>,
+        session: &Session,
+        store: &Store,
+    ) -> DFResult<Option<(LogicalPlan, SchemaRef)>> {
         let key = (sql.to_owned(), hint, session.clone());
         let Some(cached) = self.plans.lock().ok().and_then(|p| p.get(&key).cloned()) else { return Ok(None) };
         match refresh(&cached.plan, store).ok().flatten() {

@@ -11,10 +11,10 @@ use std::sync::Arc;
 
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
-use datafusion::arrow::compute::filter_record_batch;
-use datafusion::common::cast::as_boolean_array;
 use cairn_storage::shard::Shard;
 use cairn_storage::{Collection, ColumnOutput, ColumnSpec, IndexPredicate, ScanOptions, ShardSnapshot, ValueType};
+use datafusion::arrow::compute::filter_record_batch;
+use datafusion::common::cast::as_boolean_array;
 use datafusion::common::stats::Precision;
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::{internal_err, DataFusionError, Result as DFResult, Statistics};
@@ -262,11 +262,7 @@ fn scan_options(columns: &[SqlColumn], docs: Option<RoaringBitmap>) -> ScanOptio
     ScanOptions { columns: specs, docs, with_doc_number: false }
 }
 
-fn scan(
-    snapshot: &ShardSnapshot,
-    opts: &ScanOptions,
-    send: &mut impl FnMut(RecordBatch) -> DFResult<bool>,
-) -> DFResult<()> {
+fn scan(snapshot: &ShardSnapshot, opts: &ScanOptions, send: &mut impl FnMut(RecordBatch) -> DFResult<bool>) -> DFResult<()> {
     for batch in snapshot.scan(opts).map_err(to_df)? {
         if !send(batch.map_err(to_df)?)? {
             break;

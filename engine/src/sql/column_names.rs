@@ -88,7 +88,8 @@ mod tests {
 
     #[test]
     fn columns_are_named_as_postgresql_names_them() {
-        let got = names("SELECT t.a.b, count(*), 1, x::int, '1'::bigint, COUNT(x) AS N, \"Q\", (y), CASE WHEN y THEN 1 END FROM t");
+        let got =
+            names("SELECT t.a.b, count(*), 1, x::int, '1'::bigint, COUNT(x) AS N, \"Q\", (y), CASE WHEN y THEN 1 END FROM t");
         let want = ["b", "count", "?column?", "x", "int8", "n", "Q", "y", "case"];
         assert_eq!(got, Some(want.iter().map(|s| s.to_string()).collect()));
         assert_eq!(names("SELECT * FROM t"), None);

@@ -43,9 +43,8 @@ pub(crate) fn take_hint(sql: &str) -> std::result::Result<(String, Option<Hint>)
             if !key.eq_ignore_ascii_case("access_path") {
                 return Err(format!("unknown hint '{key}': the hint Cairn knows is access_path"));
             }
-            let hint = Hint::parse(value).ok_or_else(|| {
-                format!("unknown access_path '{value}': use column_scan, index, index_scan or index_fetch")
-            })?;
+            let hint = Hint::parse(value)
+                .ok_or_else(|| format!("unknown access_path '{value}': use column_scan, index, index_scan or index_fetch"))?;
             return Ok((format!("{}{}", &sql[..pos], &sql[end + 1..]), Some(hint)));
         }
         from = pos + 5;

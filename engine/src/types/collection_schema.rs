@@ -188,7 +188,10 @@ mod tests {
             ]
         );
         assert_eq!(arrow_schema(&cols, &nested_paths(&stats)).field(2).data_type(), &DataType::Int64);
-        assert_eq!(typed_path(arrow_schema(&cols, &nested_paths(&stats)).field_with_name("c").unwrap(), "c.d"), Some(ValueType::Int));
+        assert_eq!(
+            typed_path(arrow_schema(&cols, &nested_paths(&stats)).field_with_name("c").unwrap(), "c.d"),
+            Some(ValueType::Int)
+        );
     }
 
     #[test]

@@ -148,12 +148,7 @@ pub(crate) fn list_array<I: IntoIterator<Item = Option<Value>>>(values: I) -> DF
         let len = i32::try_from(items.len()).map_err(|_| DataFusionError::Execution("array column too large".into()))?;
         offsets.push(len);
     }
-    let list = ListArray::try_new(
-        element_field(),
-        OffsetBuffer::new(offsets.into()),
-        variant_array(items),
-        Some(valid.into()),
-    )?;
+    let list = ListArray::try_new(element_field(), OffsetBuffer::new(offsets.into()), variant_array(items), Some(valid.into()))?;
     Ok(Arc::new(list))
 }
 

@@ -10,7 +10,7 @@ pub(crate) mod statements;
 use std::sync::Arc;
 
 use cairn_engine::{Privilege, SqlState};
-use cairn_storage::{Role, Store, StorageError};
+use cairn_storage::{Role, StorageError, Store};
 
 pub(crate) use cairn_storage::SUPERUSER;
 

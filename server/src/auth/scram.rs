@@ -58,7 +58,9 @@ pub(crate) fn server_first(secret: &ScramSecret, client_first: &[u8]) -> Result<
     // gs2-header: cbind-flag "," [authzid] ","; then client-first-message-bare.
     let mut parts = text.splitn(3, ',');
     let (flag, authzid, bare) = (parts.next(), parts.next(), parts.next());
-    let (Some(flag), Some(authzid), Some(bare)) = (flag, authzid, bare) else { return Err(ScramError::Malformed("no GS2 header")) };
+    let (Some(flag), Some(authzid), Some(bare)) = (flag, authzid, bare) else {
+        return Err(ScramError::Malformed("no GS2 header"));
+    };
     if flag != "n" && flag != "y" {
         return Err(ScramError::Malformed("channel binding is not offered"));
     }

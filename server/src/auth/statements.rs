@@ -4,8 +4,8 @@
 //! `DROP API KEY name [ROLE role]`. Keys are also made over REST (see `http`); both go through
 //! [`Auth::create_key`] and [`Auth::drop_key`].
 
-use cairn_storage::{AccessState, ApiKey, Role, SUPERUSER};
 use cairn_storage::document::now_micros;
+use cairn_storage::{AccessState, ApiKey, Role, SUPERUSER};
 use datafusion::sql::sqlparser::ast::{
     AlterRoleOperation, CreateRole, Expr, Ident, ObjectType, Password, RoleOption, Statement, Value,
 };
@@ -137,7 +137,13 @@ fn parse_create(rest: &str, user: bool) -> Result<AuthStatement, AuthError> {
     if c.create_db.is_some() || c.create_role.is_some() || c.replication.is_some() || c.bypassrls.is_some() {
         return Err(unsupported("CREATEDB, CREATEROLE, REPLICATION and BYPASSRLS"));
     }
-    if c.connection_limit.is_some() || c.valid_until.is_some() || !c.in_group.is_empty() || !c.role.is_empty() || !c.admin.is_empty() || !c.user.is_empty() {
+    if c.connection_limit.is_some()
+        || c.valid_until.is_some()
+        || !c.in_group.is_empty()
+        || !c.role.is_empty()
+        || !c.admin.is_empty()
+        || !c.user.is_empty()
+    {
         return Err(unsupported("CONNECTION LIMIT, VALID UNTIL, IN GROUP, ROLE, ADMIN and USER"));
     }
     let [name] = names.as_slice() else { return Err(AuthError::Invalid("create one role at a time".into())) };
@@ -231,7 +237,12 @@ fn parse_key(create: bool, words: &[&str]) -> Result<AuthStatement, AuthError> {
     let (name, role) = match words {
         [name] => (word_name(name), None),
         [name, kw, role] if kw.eq_ignore_ascii_case("ROLE") => (word_name(name), Some(word_name(role))),
-        _ => return Err(AuthError::Invalid(format!("expected {} API KEY name [ROLE role]", if create { "CREATE" } else { "DROP" }))),
+        _ => {
+            return Err(AuthError::Invalid(format!(
+                "expected {} API KEY name [ROLE role]",
+                if create { "CREATE" } else { "DROP" }
+            )))
+        }
     };
     Ok(if create { AuthStatement::CreateKey { name, role } } else { AuthStatement::DropKey { name, role } })
 }
@@ -241,7 +252,8 @@ fn password_secret(p: &Password) -> Result<Option<cairn_storage::ScramSecret>, A
     let text = match p {
         Password::NullPassword => return Ok(None),
         Password::Password(Expr::Value(v)) => match &v.value {
-            Value::SingleQuotedString(s) | Value::DollarQuotedString(datafusion::sql::sqlparser::ast::DollarQuotedString { value: s, .. }) => s,
+            Value::SingleQuotedString(s)
+            | Value::DollarQuotedString(datafusion::sql::sqlparser::ast::DollarQuotedString { value: s, .. }) => s,
             Value::Null => return Ok(None),
             _ => return Err(AuthError::Invalid("a password must be a string".into())),
         },
@@ -318,7 +330,9 @@ impl Auth {
                 if !(name == caller && only_password) {
                     manage("alter other roles")?;
                 }
-                if name == SUPERUSER && options.iter().any(|o| matches!(o, RoleOption::SuperUser(false) | RoleOption::Login(false))) {
+                if name == SUPERUSER
+                    && options.iter().any(|o| matches!(o, RoleOption::SuperUser(false) | RoleOption::Login(false)))
+                {
                     return Err(AuthError::Invalid(format!("role \"{SUPERUSER}\" stays a superuser that can log in")));
                 }
                 self.update(|state| apply_options(role_mut(state, &name)?, &options))?;
@@ -344,7 +358,9 @@ impl Auth {
             AuthStatement::DropRole { names, if_exists } => {
                 manage("drop roles")?;
                 if let Some(n) = names.iter().find(|n| *n == SUPERUSER || *n == caller) {
-                    return Err(AuthError::Invalid(format!("role \"{n}\" cannot be dropped: it is the superuser or the current user")));
+                    return Err(AuthError::Invalid(format!(
+                        "role \"{n}\" cannot be dropped: it is the superuser or the current user"
+                    )));
                 }
                 self.update(|state| {
                     for n in &names {

@@ -48,7 +48,11 @@ pub(super) async fn create(
 }
 
 /// `GET /users/{user}/apikeys`.
-pub(super) async fn list(State(api): State<Api>, Extension(caller): Extension<Caller>, Path(user): Path<String>) -> Result<Json<Value>, ApiError> {
+pub(super) async fn list(
+    State(api): State<Api>,
+    Extension(caller): Extension<Caller>,
+    Path(user): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     let keys = api.auth.keys(&caller.0, user_role(&caller, &user))?;
     Ok(Json(json!({ "data": keys.iter().map(|k| key_json(k, None)).collect::<Vec<_>>() })))
 }
@@ -60,7 +64,8 @@ pub(super) async fn show(
     Path((user, name)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
     let keys = api.auth.keys(&caller.0, user_role(&caller, &user))?;
-    let key = keys.iter().find(|k| k.name == name).ok_or_else(|| ApiError::not_found(format!("API key \"{name}\" does not exist")))?;
+    let key =
+        keys.iter().find(|k| k.name == name).ok_or_else(|| ApiError::not_found(format!("API key \"{name}\" does not exist")))?;
     Ok(Json(json!({ "data": key_json(key, None) })))
 }
 

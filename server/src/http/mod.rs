@@ -22,11 +22,11 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
+use cairn_engine::Engine;
+use cairn_storage::Store;
 use datafusion_postgres::pgwire::tokio::TlsAcceptor;
 use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
-use cairn_engine::Engine;
-use cairn_storage::Store;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 

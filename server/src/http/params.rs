@@ -127,7 +127,10 @@ pub(super) fn values(names: &[String], given: &[Parameter]) -> Result<Vec<Scalar
     names
         .iter()
         .map(|name| {
-            let p = given.iter().find(|p| &p.name == name).ok_or_else(|| ApiError::invalid(format!("no value given for parameter :{name}")))?;
+            let p = given
+                .iter()
+                .find(|p| &p.name == name)
+                .ok_or_else(|| ApiError::invalid(format!("no value given for parameter :{name}")))?;
             typed(p).map_err(|m| ApiError::invalid(format!("parameter :{name}: {m}")))
         })
         .collect()
@@ -153,9 +156,8 @@ fn typed(p: &Parameter) -> Result<ScalarValue, String> {
         })),
         Some("string") | None => ScalarValue::Utf8(Some(text)),
         Some("date") => cast(&text, DataType::Date32).ok_or_else(|| bad("a date (YYYY-MM-DD)"))?,
-        Some("datetime") => {
-            cast(&text, DataType::Timestamp(TimeUnit::Microsecond, None)).ok_or_else(|| bad("a datetime (YYYY-MM-DD HH:MM:SS)"))?
-        }
+        Some("datetime") => cast(&text, DataType::Timestamp(TimeUnit::Microsecond, None))
+            .ok_or_else(|| bad("a datetime (YYYY-MM-DD HH:MM:SS)"))?,
         Some("timestamp") => cast(&text, DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())))
             .ok_or_else(|| bad("a timestamp (YYYY-MM-DDTHH:MM:SSZ)"))?,
         Some("time") => cast(&text, DataType::Time64(TimeUnit::Microsecond)).ok_or_else(|| bad("a time (HH:MM:SS)"))?,
@@ -173,7 +175,9 @@ mod tests {
 
     #[test]
     fn names_become_positions_outside_literals_and_casts() {
-        let (sql, names) = positional("SELECT ':a', \"x:y\", b::int FROM t WHERE a = :a AND c > :c_2 -- :z\n OR d = :a /* :w /* :v */ */").unwrap();
+        let (sql, names) =
+            positional("SELECT ':a', \"x:y\", b::int FROM t WHERE a = :a AND c > :c_2 -- :z\n OR d = :a /* :w /* :v */ */")
+                .unwrap();
         assert_eq!(sql, "SELECT ':a', \"x:y\", b::int FROM t WHERE a = $1 AND c > $2 -- :z\n OR d = $1 /* :w /* :v */ */");
         assert_eq!(names, vec!["a", "c_2"]);
         let (sql, names) = positional("SELECT E'it\\'s :x', $$ :y $$, $q$ :z $q$, :w, 'é:' || :w").unwrap();

@@ -37,7 +37,11 @@ pub(super) struct Sql {
 }
 
 /// Runs the query.
-pub(super) async fn run(State(api): State<Api>, Extension(caller): Extension<Caller>, JsonBody(request): JsonBody<QueryRequest>) -> Result<Json<Value>, ApiError> {
+pub(super) async fn run(
+    State(api): State<Api>,
+    Extension(caller): Extension<Caller>,
+    JsonBody(request): JsonBody<QueryRequest>,
+) -> Result<Json<Value>, ApiError> {
     let started = Instant::now();
     let query_id = uuid::Uuid::new_v4().to_string();
     let (sql, names) = positional(&request.sql.query)?;
@@ -54,8 +58,7 @@ pub(super) async fn run(State(api): State<Api>, Extension(caller): Extension<Cal
         Request::Engine(statement) => {
             let session = Session { workspace: None, user: Some(caller.0.clone()) };
             let timeout = request.timeout_ms.map(Duration::from_millis);
-            let output = statement::run(&api.engine, &api.auth, &caller.0, &session, &statement, &params, timeout)
-                .await?;
+            let output = statement::run(&api.engine, &api.auth, &caller.0, &session, &statement, &params, timeout).await?;
             match output {
                 Output::Rows { schema, batches } => {
                     let total: usize = batches.iter().map(|b| b.num_rows()).sum();

@@ -71,7 +71,11 @@ pub(super) async fn list(State(api): State<Api>, Extension(caller): Extension<Ca
 }
 
 /// `POST /ws`.
-pub(super) async fn create(State(api): State<Api>, Extension(caller): Extension<Caller>, JsonBody(body): JsonBody<CreateWorkspace>) -> Reply {
+pub(super) async fn create(
+    State(api): State<Api>,
+    Extension(caller): Extension<Caller>,
+    JsonBody(body): JsonBody<CreateWorkspace>,
+) -> Reply {
     api.auth.check(&caller.0, Privilege::Write)?;
     api.engine.create_workspace(&body.name)?;
     Ok(Json(json!({ "data": workspace_json(&api.store, &body.name)? })))
@@ -145,7 +149,11 @@ pub(super) async fn create_collection(
 }
 
 /// `GET /ws/{ws}/collections/{c}`.
-pub(super) async fn collection(State(api): State<Api>, Extension(caller): Extension<Caller>, Path((ws, c)): Path<(String, String)>) -> Reply {
+pub(super) async fn collection(
+    State(api): State<Api>,
+    Extension(caller): Extension<Caller>,
+    Path((ws, c)): Path<(String, String)>,
+) -> Reply {
     api.auth.check(&caller.0, Privilege::Read)?;
     let coll = api.store.collection(&ws, &c)?;
     Ok(Json(json!({ "data": collection_json(&ws, &c, &coll) })))

@@ -83,7 +83,8 @@ pub(super) fn start_copy_in<C: ClientInfo>(engine: &Engine, client: &C, copy: &C
     // Fails now, before any data is sent, when the collection does not exist.
     let columns = engine.collection_columns(&session, &table).map_err(Refusal::from)?;
     let width = if options.layout == Layout::Ndjson { 1 } else { fields.len().max(columns.len()).max(1) };
-    let loading = Loading { session, table, fields, options, buffer: Vec::new(), docs: Vec::new(), lines: 0, written: 0, failed: None };
+    let loading =
+        Loading { session, table, fields, options, buffer: Vec::new(), docs: Vec::new(), lines: 0, written: 0, failed: None };
     state(client).put(loading);
     Ok(Response::CopyIn(CopyResponse::new(0, width, stream::empty())))
 }
@@ -98,7 +99,11 @@ pub(super) fn copy_out(output: Output, options: &Options) -> PgWireResult<Respon
     let mut encoder = match options.layout {
         Layout::Csv => CopyEncoder::new_csv(
             fields.clone(),
-            CopyCsvOptions { delimiter: delimiter.as_str().into(), null_string: options.null.as_str().into(), ..Default::default() },
+            CopyCsvOptions {
+                delimiter: delimiter.as_str().into(),
+                null_string: options.null.as_str().into(),
+                ..Default::default()
+            },
         ),
         _ => CopyEncoder::new_text(
             fields.clone(),
@@ -255,6 +260,9 @@ impl CopyHandler for Queries {
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
         let written = state(client).take().map_or(0, |l| l.written);
-        refuse(SqlState::QueryCanceled, format!("COPY from stdin failed: {} ({written} documents were loaded before)", fail.message))
+        refuse(
+            SqlState::QueryCanceled,
+            format!("COPY from stdin failed: {} ({written} documents were loaded before)", fail.message),
+        )
     }
 }

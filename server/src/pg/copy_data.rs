@@ -25,7 +25,12 @@ pub(super) fn ndjson_document(line: &[u8], number: usize) -> Result<Value, Refus
 
 /// The documents of CSV or text `data`. `fields` names the fields, else the header does
 /// (CSV); `columns` gives the names when neither does.
-pub(super) fn row_documents(data: &[u8], options: &Options, fields: &[String], columns: impl FnOnce() -> Vec<String>) -> Result<Vec<Value>, Refusal> {
+pub(super) fn row_documents(
+    data: &[u8],
+    options: &Options,
+    fields: &[String],
+    columns: impl FnOnce() -> Vec<String>,
+) -> Result<Vec<Value>, Refusal> {
     let mut rows = match options.layout {
         Layout::Csv => csv_rows(data, options)?,
         _ => text_rows(data, options)?,
@@ -45,9 +50,13 @@ pub(super) fn row_documents(data: &[u8], options: &Options, fields: &[String], c
     let mut docs = Vec::with_capacity(rows.len());
     for (i, row) in rows.into_iter().enumerate() {
         if row.len() != names.len() {
-            return Err(bad_data(i + first_line, format!("{} fields, expected {} ({})", row.len(), names.len(), names.join(", "))));
+            return Err(bad_data(
+                i + first_line,
+                format!("{} fields, expected {} ({})", row.len(), names.len(), names.join(", ")),
+            ));
         }
-        let doc: Object = names.iter().cloned().zip(row.into_iter().map(|cell| cell.map_or(Value::Null, |c| scalar(&c)))).collect();
+        let doc: Object =
+            names.iter().cloned().zip(row.into_iter().map(|cell| cell.map_or(Value::Null, |c| scalar(&c)))).collect();
         docs.push(Value::Object(doc));
     }
     Ok(docs)
@@ -63,7 +72,8 @@ fn scalar(text: &str) -> Value {
 
 /// CSV rows; an unquoted empty cell (or the NULL text) is null.
 fn csv_rows(data: &[u8], options: &Options) -> Result<Vec<Vec<Option<String>>>, Refusal> {
-    let delimiter = u8::try_from(options.delimiter).map_err(|_| Refusal::new(SqlState::InvalidParameterValue, "the CSV delimiter must be one byte"))?;
+    let delimiter = u8::try_from(options.delimiter)
+        .map_err(|_| Refusal::new(SqlState::InvalidParameterValue, "the CSV delimiter must be one byte"))?;
     let mut reader = csv::ReaderBuilder::new().delimiter(delimiter).has_headers(false).flexible(true).from_reader(data);
     let mut rows = Vec::new();
     for (i, record) in reader.records().enumerate() {
@@ -75,7 +85,8 @@ fn csv_rows(data: &[u8], options: &Options) -> Result<Vec<Vec<Option<String>>>, 
 
 /// Rows of PostgreSQL's text format, up to the end marker `\.`.
 fn text_rows(data: &[u8], options: &Options) -> Result<Vec<Vec<Option<String>>>, Refusal> {
-    let text = std::str::from_utf8(data).map_err(|e| Refusal::new(SqlState::CharacterNotInRepertoire, format!("COPY data is not UTF-8: {e}")))?;
+    let text = std::str::from_utf8(data)
+        .map_err(|e| Refusal::new(SqlState::CharacterNotInRepertoire, format!("COPY data is not UTF-8: {e}")))?;
     let mut rows = Vec::new();
     for line in text.lines() {
         if line == "\\." {

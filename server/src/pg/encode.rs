@@ -43,9 +43,10 @@ fn is_json(f: &Field) -> bool {
 /// pgwire looks each column's code up by position.
 pub(super) fn check_formats(format: &Format, width: usize) -> PgWireResult<()> {
     match format {
-        Format::Individual(codes) if codes.len() != width => {
-            Err(refuse(SqlState::ProtocolViolation, format!("bind message has {} result formats but {width} columns", codes.len())))
-        }
+        Format::Individual(codes) if codes.len() != width => Err(refuse(
+            SqlState::ProtocolViolation,
+            format!("bind message has {} result formats but {width} columns", codes.len()),
+        )),
         _ => Ok(()),
     }
 }
@@ -89,7 +90,12 @@ pub(super) fn command_tag(tag: &str, count: u64) -> Tag {
 }
 
 /// Appends the rows of `batch` to `rows`, encoded by `encoder` (data rows, or COPY data).
-pub(super) fn encode_rows<E: Encoder>(encoder: &mut E, fields: &[FieldInfo], batch: &RecordBatch, rows: &mut Vec<E::Item>) -> PgWireResult<()> {
+pub(super) fn encode_rows<E: Encoder>(
+    encoder: &mut E,
+    fields: &[FieldInfo],
+    batch: &RecordBatch,
+    rows: &mut Vec<E::Item>,
+) -> PgWireResult<()> {
     let schema = batch.schema();
     for row in 0..batch.num_rows() {
         for (i, column) in batch.columns().iter().enumerate() {

@@ -13,17 +13,17 @@ mod startup;
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::BytesMut;
 use cairn_engine::{Engine, SqlState};
 use datafusion_postgres::pgwire::api::auth::StartupHandler;
 use datafusion_postgres::pgwire::api::cancel::{CancelHandler, DefaultCancelHandler};
 use datafusion_postgres::pgwire::api::copy::CopyHandler;
 use datafusion_postgres::pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
 use datafusion_postgres::pgwire::api::{ConnectionManager, PgWireServerHandlers};
-use datafusion_postgres::pgwire::tokio::{process_socket, TlsAcceptor};
-use bytes::BytesMut;
 use datafusion_postgres::pgwire::error::ErrorInfo;
 use datafusion_postgres::pgwire::messages::response::ErrorResponse;
 use datafusion_postgres::pgwire::messages::Message;
+use datafusion_postgres::pgwire::tokio::{process_socket, TlsAcceptor};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
@@ -124,7 +124,11 @@ async fn is_cancel_request(socket: &TcpStream) -> bool {
 
 /// Tells a client over the connection limit so, as PostgreSQL does, and closes.
 async fn refuse_connection(socket: &mut TcpStream) {
-    let info = ErrorInfo::new("FATAL".to_owned(), SqlState::TooManyConnections.code().to_owned(), "sorry, too many clients already".to_owned());
+    let info = ErrorInfo::new(
+        "FATAL".to_owned(),
+        SqlState::TooManyConnections.code().to_owned(),
+        "sorry, too many clients already".to_owned(),
+    );
     let mut buf = BytesMut::new();
     if ErrorResponse::from(info).encode(&mut buf).is_ok() {
         // The client is going away either way.

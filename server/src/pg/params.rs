@@ -24,7 +24,10 @@ pub(super) fn decode<S: Clone>(portal: &Portal<S>, inferred: &[Option<DataType>]
     let n = portal.parameter_len();
     if let Format::Individual(codes) = &portal.parameter_format {
         if codes.len() != n {
-            return Err(refuse(SqlState::ProtocolViolation, format!("bind message has {} parameter formats but {n} parameters", codes.len())));
+            return Err(refuse(
+                SqlState::ProtocolViolation,
+                format!("bind message has {} parameter formats but {n} parameters", codes.len()),
+            ));
         }
     }
     let declared: Vec<Option<Type>> = (0..n).map(|i| portal.statement.parameter_types.get(i).cloned().flatten()).collect();
@@ -45,7 +48,9 @@ pub(super) fn decode<S: Clone>(portal: &Portal<S>, inferred: &[Option<DataType>]
             let binary_jsonb = *declared == Some(Type::JSONB) && portal.parameter_format.is_binary(i);
             out.push(json(portal.parameters[i].as_ref(), binary_jsonb, i)?);
         } else {
-            let value = values.get_placeholders_with_values(&format!("${}", i + 1)).map_err(|e| refuse(SqlState::ProtocolViolation, e.to_string()))?;
+            let value = values
+                .get_placeholders_with_values(&format!("${}", i + 1))
+                .map_err(|e| refuse(SqlState::ProtocolViolation, e.to_string()))?;
             out.push(value.value);
         }
     }
@@ -58,9 +63,13 @@ fn json(bytes: Option<&Bytes>, binary_jsonb: bool, i: usize) -> PgWireResult<Sca
     let text = match (binary_jsonb, bytes.split_first()) {
         (false, _) => &bytes[..],
         (true, Some((1, text))) => text,
-        (true, _) => return Err(refuse(SqlState::InvalidTextRepresentation, format!("parameter ${}: unsupported jsonb version", i + 1))),
+        (true, _) => {
+            return Err(refuse(SqlState::InvalidTextRepresentation, format!("parameter ${}: unsupported jsonb version", i + 1)))
+        }
     };
-    let text = std::str::from_utf8(text).map_err(|e| refuse(SqlState::CharacterNotInRepertoire, format!("parameter ${}: {e}", i + 1)))?;
-    let value = Value::from_json_str(text).map_err(|e| refuse(SqlState::InvalidTextRepresentation, format!("parameter ${}: invalid JSON: {e}", i + 1)))?;
+    let text = std::str::from_utf8(text)
+        .map_err(|e| refuse(SqlState::CharacterNotInRepertoire, format!("parameter ${}: {e}", i + 1)))?;
+    let value = Value::from_json_str(text)
+        .map_err(|e| refuse(SqlState::InvalidTextRepresentation, format!("parameter ${}: invalid JSON: {e}", i + 1)))?;
     Ok(variant_scalar(&value))
 }

@@ -90,7 +90,10 @@ impl Queries {
             let same = described.fields().len() == schema.fields().len()
                 && described.fields().iter().zip(schema.fields()).all(|(a, b)| a.data_type() == b.data_type());
             if !same {
-                return Err(refuse(SqlState::FeatureNotSupported, "cached plan must not change result type: prepare the statement again"));
+                return Err(refuse(
+                    SqlState::FeatureNotSupported,
+                    "cached plan must not change result type: prepare the statement again",
+                ));
             }
         }
         let options = Arc::new(settings::format_options(client.metadata()));

@@ -24,7 +24,6 @@ const fn known(name: &'static str, default: &'static str, writable: bool, report
     Known { name, default, writable, reported }
 }
 
-
 /// The settings Cairn knows.
 const KNOWN: &[Known] = &[
     known("application_name", "", true, true),
@@ -96,7 +95,9 @@ pub(super) fn all(metadata: &Metadata) -> Vec<(&'static str, String)> {
 pub(super) fn set(metadata: &mut Metadata, name: &str, value: Option<String>) -> Result<(String, Option<String>), Refusal> {
     let known = find(name);
     let canonical = match known {
-        Some(k) if !k.writable => return Err(Refusal::new(SqlState::CantChangeRuntimeParam, format!("parameter \"{}\" cannot be changed", k.name))),
+        Some(k) if !k.writable => {
+            return Err(Refusal::new(SqlState::CantChangeRuntimeParam, format!("parameter \"{}\" cannot be changed", k.name)))
+        }
         Some(k) => k.name.to_owned(),
         // PostgreSQL accepts any two-part name as a custom setting.
         None if name.contains('.') => name.to_ascii_lowercase(),
@@ -104,11 +105,15 @@ pub(super) fn set(metadata: &mut Metadata, name: &str, value: Option<String>) ->
     };
     let value = match (canonical.as_str(), value) {
         ("client_encoding", Some(v)) if !matches!(v.to_ascii_uppercase().replace('-', "").as_str(), "UTF8" | "UNICODE") => {
-            return Err(Refusal::new(SqlState::FeatureNotSupported, format!("client_encoding \"{v}\" is not supported: Cairn speaks UTF8")));
+            return Err(Refusal::new(
+                SqlState::FeatureNotSupported,
+                format!("client_encoding \"{v}\" is not supported: Cairn speaks UTF8"),
+            ));
         }
         ("statement_timeout" | "lock_timeout" | "idle_in_transaction_session_timeout", Some(v)) => {
-            let ms = milliseconds(&v)
-                .ok_or_else(|| Refusal::new(SqlState::InvalidParameterValue, format!("invalid value for parameter \"{canonical}\": \"{v}\"")))?;
+            let ms = milliseconds(&v).ok_or_else(|| {
+                Refusal::new(SqlState::InvalidParameterValue, format!("invalid value for parameter \"{canonical}\": \"{v}\""))
+            })?;
             Some(show_ms(ms))
         }
         (_, v) => v,

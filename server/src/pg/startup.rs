@@ -16,8 +16,8 @@ use datafusion_postgres::pgwire::api::auth::{
     finish_authentication, protocol_negotiation, save_startup_parameters_to_metadata, ServerParameterProvider, StartupHandler,
 };
 use datafusion_postgres::pgwire::api::{
-    ClientInfo, ConnectionManager, PgWireConnectionState, PidSecretKeyGenerator, RandomPidSecretKeyGenerator,
-    METADATA_DATABASE, METADATA_USER,
+    ClientInfo, ConnectionManager, PgWireConnectionState, PidSecretKeyGenerator, RandomPidSecretKeyGenerator, METADATA_DATABASE,
+    METADATA_USER,
 };
 use datafusion_postgres::pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use datafusion_postgres::pgwire::messages::startup::{Authentication, PasswordMessageFamily};
@@ -68,7 +68,10 @@ impl Startup {
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
         if self.tls_required && !client.is_secure() {
-            return Err(fatal(SqlState::InvalidAuthorizationSpecification, "this server requires TLS: connect with sslmode=require".to_owned()));
+            return Err(fatal(
+                SqlState::InvalidAuthorizationSpecification,
+                "this server requires TLS: connect with sslmode=require".to_owned(),
+            ));
         }
         let user = client.metadata().get(METADATA_USER).cloned().unwrap_or_default();
         // Another machine learns nothing of which roles exist: every refusal reads the same.
@@ -76,14 +79,24 @@ impl Startup {
         let failed = || fatal(SqlState::InvalidPassword, format!("password authentication failed for user \"{user}\""));
         let role = match self.auth.role(&user) {
             Ok(role) if role.login => role,
-            Ok(_) if local => return Err(fatal(SqlState::InvalidAuthorizationSpecification, format!("role \"{user}\" is not permitted to log in"))),
-            Err(AuthError::NoRole(_)) if local => return Err(fatal(SqlState::InvalidAuthorizationSpecification, format!("role \"{user}\" does not exist"))),
+            Ok(_) if local => {
+                return Err(fatal(
+                    SqlState::InvalidAuthorizationSpecification,
+                    format!("role \"{user}\" is not permitted to log in"),
+                ))
+            }
+            Err(AuthError::NoRole(_)) if local => {
+                return Err(fatal(SqlState::InvalidAuthorizationSpecification, format!("role \"{user}\" does not exist")))
+            }
             Ok(_) | Err(AuthError::NoRole(_)) => return Err(failed()),
             Err(e) => return Err(fatal(SqlState::InternalError, format!("reading roles: {e}"))),
         };
         let database = client.metadata().get(METADATA_DATABASE).cloned().unwrap_or_else(|| user.clone());
         if database != DATABASE {
-            return Err(fatal(SqlState::InvalidCatalogName, format!("database \"{database}\" does not exist (connect to database \"{DATABASE}\")")));
+            return Err(fatal(
+                SqlState::InvalidCatalogName,
+                format!("database \"{database}\" does not exist (connect to database \"{DATABASE}\")"),
+            ));
         }
         match role.scram {
             Some(secret) => {
@@ -115,7 +128,10 @@ impl Startup {
             ScramStep::Started(secret) => {
                 let first = message.into_sasl_initial_response()?;
                 if first.auth_method != SCRAM_SHA_256_METHOD {
-                    return Err(fatal(SqlState::InvalidAuthorizationSpecification, format!("authentication method {} is not offered", first.auth_method)));
+                    return Err(fatal(
+                        SqlState::InvalidAuthorizationSpecification,
+                        format!("authentication method {} is not offered", first.auth_method),
+                    ));
                 }
                 let data = first.data.as_deref().ok_or_else(failed)?;
                 let (server_first, challenge) = scram::server_first(&secret, data).map_err(|e| refused(e, &failed))?;
@@ -189,8 +205,9 @@ impl ServerParameterProvider for Parameters {
         C: ClientInfo,
     {
         let metadata = client.metadata();
-        let mut params: HashMap<String, String> =
-            settings::reported_at_startup().map(|(name, _)| (name.to_owned(), settings::value(metadata, name).unwrap_or_default())).collect();
+        let mut params: HashMap<String, String> = settings::reported_at_startup()
+            .map(|(name, _)| (name.to_owned(), settings::value(metadata, name).unwrap_or_default()))
+            .collect();
         params.insert("application_name".to_owned(), settings::value(metadata, "application_name").unwrap_or_default());
         params.insert("session_authorization".to_owned(), metadata.get(METADATA_USER).cloned().unwrap_or_default());
         Some(params)

@@ -73,7 +73,12 @@ fn parse_copy(sql: &str) -> Result<Copy, Refusal> {
     };
     match (&target, to) {
         (CopyTarget::Stdin, false) | (CopyTarget::Stdout, true) => {}
-        _ => return Err(Refusal::new(SqlState::InsufficientPrivilege, "COPY reads from STDIN and writes to STDOUT only: the server's files are not reachable")),
+        _ => {
+            return Err(Refusal::new(
+                SqlState::InsufficientPrivilege,
+                "COPY reads from STDIN and writes to STDOUT only: the server's files are not reachable",
+            ))
+        }
     }
     let options = copy_options(&options, &legacy_options, to)?;
     match source {
@@ -104,7 +109,12 @@ fn copy_options(options: &[CopyOption], legacy: &[CopyLegacyOption], to: bool) -
                     "text" => Layout::Text,
                     "csv" => Layout::Csv,
                     "ndjson" | "json" if !to => Layout::Ndjson,
-                    other => return Err(Refusal::new(SqlState::InvalidParameterValue, format!("COPY format \"{other}\" is not supported: use text, csv or ndjson"))),
+                    other => {
+                        return Err(Refusal::new(
+                            SqlState::InvalidParameterValue,
+                            format!("COPY format \"{other}\" is not supported: use text, csv or ndjson"),
+                        ))
+                    }
                 }
             }
             CopyOption::Delimiter(c) => delimiter = Some(*c),
@@ -122,7 +132,12 @@ fn copy_options(options: &[CopyOption], legacy: &[CopyLegacyOption], to: bool) -
                 for c in csv {
                     match c {
                         CopyLegacyCsvOption::Header => out.header = true,
-                        other => return Err(Refusal::new(SqlState::FeatureNotSupported, format!("COPY option {other} is not supported"))),
+                        other => {
+                            return Err(Refusal::new(
+                                SqlState::FeatureNotSupported,
+                                format!("COPY option {other} is not supported"),
+                            ))
+                        }
                     }
                 }
             }

@@ -137,9 +137,15 @@ mod tests {
     #[test]
     fn parses_the_forms_clients_send() {
         assert_eq!(ok("SET extra_float_digits = 3"), Command::Set { name: "extra_float_digits".into(), value: Some("3".into()) });
-        assert_eq!(ok("set application_name to 'psql'"), Command::Set { name: "application_name".into(), value: Some("psql".into()) });
+        assert_eq!(
+            ok("set application_name to 'psql'"),
+            Command::Set { name: "application_name".into(), value: Some("psql".into()) }
+        );
         assert_eq!(ok("SET SESSION TIME ZONE 'UTC'"), Command::Set { name: "TimeZone".into(), value: Some("UTC".into()) });
-        assert_eq!(ok("SET search_path TO ws, \"$user\";"), Command::Set { name: "search_path".into(), value: Some("ws, $user".into()) });
+        assert_eq!(
+            ok("SET search_path TO ws, \"$user\";"),
+            Command::Set { name: "search_path".into(), value: Some("ws, $user".into()) }
+        );
         assert_eq!(ok("SET statement_timeout TO DEFAULT"), Command::Set { name: "statement_timeout".into(), value: None });
         assert_eq!(ok("RESET search_path"), Command::Set { name: "search_path".into(), value: None });
         assert_eq!(ok("SHOW TRANSACTION ISOLATION LEVEL"), Command::Show("transaction_isolation".into()));

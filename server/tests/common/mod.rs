@@ -79,7 +79,8 @@ impl Server {
         if body.is_some() {
             cmd.args(["--data-binary", "@-"]);
         }
-        let mut child = cmd.arg(&url).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("run curl");
+        let mut child =
+            cmd.arg(&url).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("run curl");
         let mut stdin = child.stdin.take().expect("curl's stdin");
         let sent = body.unwrap_or_default().to_owned();
         let writer = std::thread::spawn(move || std::io::Write::write_all(&mut stdin, sent.as_bytes()));
@@ -87,7 +88,9 @@ impl Server {
         // The server may answer (413) before reading it all.
         let _written = writer.join();
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        let (json, status) = text.rsplit_once('\n').unwrap_or_else(|| panic!("curl {method} {url}: {text} {}", String::from_utf8_lossy(&out.stderr)));
+        let (json, status) = text
+            .rsplit_once('\n')
+            .unwrap_or_else(|| panic!("curl {method} {url}: {text} {}", String::from_utf8_lossy(&out.stderr)));
         let status: u16 = status.trim().parse().unwrap_or_else(|_| panic!("curl {method} {url}: {text}"));
         (status, serde_json::from_str(json).unwrap_or(serde_json::Value::Null))
     }

@@ -107,16 +107,14 @@ impl ShardSnapshot {
 
     fn check_postings(&self, family: &str, want: &BTreeMap<Vec<u8>, RoaringBitmap>, report: &mut VerifyReport) -> Result<()> {
         let mut seen = 0;
-        self.for_each_posting(family, &[], None, |k, got| {
-            match want.get(k) {
-                Some(w) if w == got => seen += 1,
-                Some(w) => {
-                    seen += 1;
-                    report.problems.push(format!("{family} posting {k:?}: stored {} docs, rows say {}", got.len(), w.len()));
-                }
-                None if got.is_empty() => {}
-                None => report.problems.push(format!("{family} posting {k:?}: {} docs not backed by rows", got.len())),
+        self.for_each_posting(family, &[], None, |k, got| match want.get(k) {
+            Some(w) if w == got => seen += 1,
+            Some(w) => {
+                seen += 1;
+                report.problems.push(format!("{family} posting {k:?}: stored {} docs, rows say {}", got.len(), w.len()));
             }
+            None if got.is_empty() => {}
+            None => report.problems.push(format!("{family} posting {k:?}: {} docs not backed by rows", got.len())),
         })?;
         if seen != want.len() {
             report.problems.push(format!("{} posting lists missing from {family}", want.len() - seen));

@@ -198,7 +198,10 @@ mod tests {
     #[test]
     fn escapes_decode_and_bad_input_is_refused() {
         let v = Value::from_json_str(r#"["\ud83d\ude00","\u0000\n\"\\","\u00e9"]"#).unwrap();
-        assert_eq!(v, Value::Array(vec![Value::String("😀".into()), Value::String("\0\n\"\\".into()), Value::String("é".into())]));
+        assert_eq!(
+            v,
+            Value::Array(vec![Value::String("😀".into()), Value::String("\0\n\"\\".into()), Value::String("é".into())])
+        );
         for bad in ["[1,]", "{\"a\" 1}", "\"\\x\"", "tru", "[\"\u{1}\"]", "01"] {
             assert!(Value::from_json_str(bad).is_err(), "{bad}");
         }

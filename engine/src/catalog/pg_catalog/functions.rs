@@ -159,13 +159,44 @@ impl ScalarUDFImpl for CurrentSetting {
 
 /// PostgreSQL's built-in types by name (and their SQL spellings), with their oids.
 const TYPE_OIDS: &[(&str, i32)] = &[
-    ("bool", 16), ("boolean", 16), ("bytea", 17), ("char", 18), ("name", 19), ("int8", 20), ("bigint", 20),
-    ("int2", 21), ("smallint", 21), ("int4", 23), ("integer", 23), ("int", 23), ("text", 25), ("oid", 26),
-    ("json", 114), ("xml", 142), ("float4", 700), ("real", 700), ("float8", 701), ("double precision", 701),
-    ("bpchar", 1042), ("character", 1042), ("varchar", 1043), ("character varying", 1043), ("date", 1082),
-    ("time", 1083), ("time without time zone", 1083), ("timestamp", 1114), ("timestamp without time zone", 1114),
-    ("timestamptz", 1184), ("timestamp with time zone", 1184), ("interval", 1186), ("numeric", 1700),
-    ("decimal", 1700), ("uuid", 2950), ("jsonb", 3802), ("regclass", 2205), ("regtype", 2206),
+    ("bool", 16),
+    ("boolean", 16),
+    ("bytea", 17),
+    ("char", 18),
+    ("name", 19),
+    ("int8", 20),
+    ("bigint", 20),
+    ("int2", 21),
+    ("smallint", 21),
+    ("int4", 23),
+    ("integer", 23),
+    ("int", 23),
+    ("text", 25),
+    ("oid", 26),
+    ("json", 114),
+    ("xml", 142),
+    ("float4", 700),
+    ("real", 700),
+    ("float8", 701),
+    ("double precision", 701),
+    ("bpchar", 1042),
+    ("character", 1042),
+    ("varchar", 1043),
+    ("character varying", 1043),
+    ("date", 1082),
+    ("time", 1083),
+    ("time without time zone", 1083),
+    ("timestamp", 1114),
+    ("timestamp without time zone", 1114),
+    ("timestamptz", 1184),
+    ("timestamp with time zone", 1184),
+    ("interval", 1186),
+    ("numeric", 1700),
+    ("decimal", 1700),
+    ("uuid", 2950),
+    ("jsonb", 3802),
+    ("regclass", 2205),
+    ("regtype", 2206),
 ];
 
 /// `to_regtype(name)`: the oid of a built-in type, NULL for a type Cairn does not have (drivers
@@ -178,7 +209,11 @@ fn to_regtype() -> ScalarUDF {
         Volatility::Immutable,
         Arc::new(|args: &[ColumnarValue]| {
             let names = ColumnarValue::values_to_arrays(args)?;
-            let names = names.first().and_then(|a| a.as_any().downcast_ref::<StringArray>()).cloned().unwrap_or_else(|| StringArray::from(Vec::<&str>::new()));
+            let names = names
+                .first()
+                .and_then(|a| a.as_any().downcast_ref::<StringArray>())
+                .cloned()
+                .unwrap_or_else(|| StringArray::from(Vec::<&str>::new()));
             let oids: arrow_array::Int32Array = names
                 .iter()
                 .map(|n| {

@@ -82,15 +82,17 @@ fn subscripts_as_unnest(e: &mut SqlExpr) {
     }
     let SqlExpr::Function(f) = e else { return };
     let datafusion::sql::sqlparser::ast::FunctionArguments::List(list) = &f.args else { return };
-    let Some(datafusion::sql::sqlparser::ast::FunctionArg::Unnamed(datafusion::sql::sqlparser::ast::FunctionArgExpr::Expr(array))) =
-        list.args.first()
+    let Some(datafusion::sql::sqlparser::ast::FunctionArg::Unnamed(datafusion::sql::sqlparser::ast::FunctionArgExpr::Expr(
+        array,
+    ))) = list.args.first()
     else {
         return;
     };
     let text = format!("unnest(generate_series(1, CAST(cardinality({array}) AS BIGINT)))");
-    if let Ok(rewritten) = datafusion::sql::sqlparser::parser::Parser::new(&datafusion::sql::sqlparser::dialect::PostgreSqlDialect {})
-        .try_with_sql(&text)
-        .and_then(|mut p| p.parse_expr())
+    if let Ok(rewritten) =
+        datafusion::sql::sqlparser::parser::Parser::new(&datafusion::sql::sqlparser::dialect::PostgreSqlDialect {})
+            .try_with_sql(&text)
+            .and_then(|mut p| p.parse_expr())
     {
         *e = rewritten;
     }
@@ -110,4 +112,3 @@ fn no_comments(e: &mut SqlExpr) {
         };
     }
 }
-

@@ -113,10 +113,8 @@ impl SchemaProvider for PgCatalog {
 /// Tables whose rows describe PostgreSQL's own system tables, not Cairn's collections (which
 /// have no declared constraints or indexes), and their array columns, which datafusion-pg-catalog
 /// keeps as text: they are empty here, with those columns `int2[]` as tools `unnest` them.
-const ARRAY_COLUMNS: &[(&str, &[&str])] = &[
-    ("pg_constraint", &["conkey", "confkey"]),
-    ("pg_index", &["indkey", "indclass", "indoption", "indcollation"]),
-];
+const ARRAY_COLUMNS: &[(&str, &[&str])] =
+    &[("pg_constraint", &["conkey", "confkey"]), ("pg_index", &["indkey", "indclass", "indoption", "indcollation"])];
 
 /// `pg_class` with PostgreSQL's `reloptions` (storage options, `text[]`): NULL, as no
 /// collection has any.
@@ -150,4 +148,3 @@ fn without_rows(schema: &SchemaRef, arrays: &[&str]) -> DFResult<Arc<dyn TablePr
         .collect();
     Ok(Arc::new(datafusion::datasource::MemTable::try_new(Arc::new(Schema::new(fields)), vec![vec![]])?))
 }
-

@@ -49,7 +49,12 @@ pub(super) struct IndexAnswerExec {
 
 impl IndexAnswerExec {
     /// The stage producing `schema` by `answer` over `source`'s `partitions` shards.
-    pub(super) fn new(source: IndexSource, answer: Arc<dyn ShardAnswer>, schema: SchemaRef, partitions: usize) -> IndexAnswerExec {
+    pub(super) fn new(
+        source: IndexSource,
+        answer: Arc<dyn ShardAnswer>,
+        schema: SchemaRef,
+        partitions: usize,
+    ) -> IndexAnswerExec {
         let properties = Arc::new(PlanProperties::new(
             EquivalenceProperties::new(schema.clone()),
             Partitioning::UnknownPartitioning(partitions),

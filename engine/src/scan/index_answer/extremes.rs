@@ -15,9 +15,9 @@ use datafusion::physical_expr::expressions::Column;
 use datafusion::physical_plan::ExecutionPlan;
 use roaring::RoaringBitmap;
 
-use crate::error::to_df;
 use super::exec::{IndexAnswerExec, ShardAnswer};
 use super::source::{counts_rows, first_stage, scalar, IndexSource};
+use crate::error::to_df;
 use crate::types::collection_schema::ColumnKind;
 
 /// A filter matching less than one document in this many makes MIN/MAX read the matches

@@ -14,9 +14,9 @@ use datafusion::physical_expr::expressions::Column;
 use datafusion::physical_plan::ExecutionPlan;
 use roaring::RoaringBitmap;
 
-use crate::error::to_df;
 use super::exec::{IndexAnswerExec, ShardAnswer};
 use super::source::{counts_rows, first_stage, scalar, IndexSource};
+use crate::error::to_df;
 use crate::types::collection_schema::ColumnKind;
 
 /// The index count standing in for `node`, when it is the first stage of `count(*)` grouped

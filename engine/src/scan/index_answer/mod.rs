@@ -39,4 +39,3 @@ impl PhysicalOptimizerRule for IndexAggregates {
         true
     }
 }
-
