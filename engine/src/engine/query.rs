@@ -27,7 +27,7 @@ use crate::error::{EngineError, Result};
 use crate::output::{Description, Output};
 use crate::scan::QueryHint;
 use crate::session::Session;
-use crate::sql::{column_names, ident_name, Hint};
+use crate::sql::{ident_name, Hint};
 use crate::types::variant::{is_dynamic, render_result, render_schema};
 
 /// One statement's context: its session, access-path hint and parameter values.
@@ -50,9 +50,8 @@ impl Engine {
             }
         }
         let generation = self.plans.generation();
-        let names = column_names::of(&parsed.statement);
         let df = self.dataframe(call, parsed).await?;
-        let schema = column_names::apply(Arc::new(df.schema().as_arrow().clone()), names.as_deref());
+        let schema = parsed.columns(&df);
         let (state, plan) = df.into_parts();
         let optimized = state.optimize(&plan)?;
         if cached {
@@ -65,9 +64,7 @@ impl Engine {
     /// set's columns.
     pub(super) async fn describe_query(&self, call: Call<'_>, parsed: &Parsed, rows: bool) -> Result<Description> {
         let df = self.dataframe(call, parsed).await?;
-        let names = column_names::of(&parsed.statement);
-        let columns =
-            rows.then(|| render_schema(&column_names::apply(Arc::new(df.schema().as_arrow().clone()), names.as_deref())));
+        let columns = rows.then(|| render_schema(&parsed.columns(&df)));
         Ok(Description { params: parameter_types(df.logical_plan())?, columns })
     }
 
@@ -156,10 +153,10 @@ fn missing_relation(state: &SessionState, statement: &DFStatement) -> Option<Eng
             return Some(EngineError::UnknownFunction(reference.table().to_owned()));
         }
         let resolved = reference.clone().resolve(&options.default_catalog, &options.default_schema);
-        let exists = *resolved.catalog == *options.default_catalog
-            && state.schema_for_ref(reference).is_ok_and(|schema| schema.table_exist(&resolved.table));
+        let ours = *resolved.catalog == *options.default_catalog;
+        let exists = ours && state.schema_for_ref(reference).is_ok_and(|schema| schema.table_exist(&resolved.table));
         if !exists {
-            let name = match *resolved.catalog == *options.default_catalog {
+            let name = match ours {
                 true => format!("{}.{}", resolved.schema, resolved.table),
                 false => resolved.to_string(),
             };

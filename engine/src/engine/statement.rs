@@ -5,7 +5,10 @@
 //! after it where DataFusion does not plan PostgreSQL's forms.
 
 use std::ops::ControlFlow;
+use std::sync::Arc;
 
+use arrow_schema::SchemaRef;
+use datafusion::dataframe::DataFrame;
 use datafusion::sql::parser::{DFParser, Statement as DFStatement};
 use datafusion::sql::sqlparser::ast::{
     visit_relations, DescribeAlias, Expr as SqlExpr, Insert, ObjectName, SetExpr, Statement as SqlStatement, Value as SqlValue,
@@ -20,8 +23,8 @@ use crate::catalog::{is_system, pg_catalog, reads_catalog};
 use crate::error::{EngineError, Result};
 use crate::functions::Kind as Function;
 use crate::sql::{
-    function_call, ident_name, insert_target, parse_cairn_ddl, plan_delete, plan_update, rewrite_undefined, standard_ddl,
-    take_hint, Ddl, DmlPlan, Hint, TableName,
+    column_names, function_call, ident_name, insert_target, parse_cairn_ddl, plan_delete, plan_update, rewrite_undefined,
+    standard_ddl, take_hint, Ddl, DmlPlan, Hint, TableName,
 };
 
 /// What a statement requires of the role running it.
@@ -71,17 +74,24 @@ pub(super) enum Kind {
     Query(Parsed),
 }
 
-/// A statement DataFusion plans: its syntax, and whether it reads PostgreSQL's system
-/// catalog (then it is planned with PostgreSQL's coercions).
+/// A statement DataFusion plans: its syntax, whether it reads PostgreSQL's system catalog
+/// (then it is planned with PostgreSQL's coercions), and PostgreSQL's names for its result
+/// columns, when its select list gives them.
 #[derive(Debug, Clone)]
 pub(super) struct Parsed {
     pub(super) statement: DFStatement,
     pub(super) catalog: bool,
+    names: Option<Vec<String>>,
 }
 
 impl Parsed {
     fn new(statement: DFStatement) -> Parsed {
-        Parsed { catalog: reads_catalog(&statement), statement }
+        Parsed { catalog: reads_catalog(&statement), names: column_names::of(&statement), statement }
+    }
+
+    /// The result columns of `df`, this statement's plan, under PostgreSQL's names.
+    pub(super) fn columns(&self, df: &DataFrame) -> SchemaRef {
+        column_names::apply(Arc::new(df.schema().as_arrow().clone()), self.names.as_deref())
     }
 }
 

@@ -60,7 +60,7 @@ impl Queries {
 
     /// Runs one classified statement for `client`, with `params` bound, its rows in
     /// `format`; a prepared statement passes the columns it was described with, which the
-    /// rows must still have.
+    /// rows must still have. The caller has dropped an unfinished COPY (`bulk::forget`).
     async fn run<C>(
         &self,
         client: &mut C,
@@ -74,7 +74,6 @@ impl Queries {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        bulk::forget(client);
         let statement = match request {
             Request::Session(command) => return apply(client, command.clone()).await,
             Request::Roles(statement) => return roles::run(&self.auth, &roles::role(client)?, statement.clone(), format),
@@ -163,9 +162,9 @@ impl ExtendedQueryHandler for Queries {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
+        bulk::forget(client);
         let prepared = &portal.statement.statement;
         if let Request::Session(command) = &prepared.request {
-            bulk::forget(client);
             return apply(client, command.clone()).await;
         }
         let values = params::decode(portal, &prepared.description.params)?;
