@@ -1,10 +1,11 @@
-//! A real `cairn serve` for integration tests: the binary on a free loopback port with a data
-//! directory of its own, and clients connected to it.
+//! A real `cairn serve` for integration tests: the binary on loopback ports the system picks,
+//! with a data directory of its own, and clients connected to it.
 
 #![allow(dead_code)]
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, ChildStderr, Command, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
@@ -47,19 +48,21 @@ impl Server {
         let _exited = self.child.wait();
     }
 
+    /// Starts `cairn serve` on `dir`, each listener on a port the system picks (so servers
+    /// started at once never race for one), and reads the ports from the server's log.
     fn start_in(dir: tempfile::TempDir, http_host: &str, args: &[&str]) -> Server {
-        let port = free_port();
-        let http_port = free_port();
-        let child = Command::new(env!("CARGO_BIN_EXE_cairn"))
+        let mut child = Command::new(env!("CARGO_BIN_EXE_cairn"))
             .args(["serve", "--data-dir"])
             .arg(dir.path().join("data"))
-            .args(["--pg-listen", &format!("127.0.0.1:{port}"), "--cache-mib", "16"])
-            .args(["--http-listen", &format!("{http_host}:{http_port}")])
+            .args(["--pg-listen", "127.0.0.1:0", "--cache-mib", "16"])
+            .args(["--http-listen", &format!("{http_host}:0")])
             .args(args)
+            .env("RUST_LOG", "info")
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("start cairn");
+        let (port, http_port) = listening_ports(child.stderr.take().expect("cairn's stderr"));
         Server { child, port, http_port, _dir: dir }
     }
 
@@ -130,8 +133,36 @@ fn refused(e: &tokio_postgres::Error) -> bool {
         .is_some_and(|io| io.kind() == std::io::ErrorKind::ConnectionRefused)
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port()
+/// The PostgreSQL and REST ports a starting server logs it listens on; the rest of its log is
+/// read and dropped in the background, so the server never blocks on a full pipe.
+fn listening_ports(stderr: ChildStderr) -> (u16, u16) {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let (mut pg, mut http, mut said) = (None, None, String::new());
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if pg.is_some() && http.is_some() {
+                continue;
+            }
+            // "… PostgreSQL wire protocol on 127.0.0.1:PORT: psql …", "… REST API on http://HOST:PORT/…"
+            let port_of = |address: &str| address.rsplit(':').next().and_then(|p| p.parse::<u16>().ok());
+            if let Some((_, rest)) = line.split_once("PostgreSQL wire protocol on ") {
+                pg = rest.split_whitespace().next().and_then(|a| port_of(a.trim_end_matches(':')));
+            } else if let Some((_, rest)) = line.split_once("REST API on ") {
+                http = rest.split_once("://").and_then(|(_, a)| a.split('/').next()).and_then(port_of);
+            }
+            said.push_str(&line);
+            said.push('\n');
+            if let (Some(pg), Some(http)) = (pg, http) {
+                let _told = tx.send(Ok((pg, http)));
+            }
+        }
+        let _told = tx.send(Err(said));
+    });
+    match rx.recv_timeout(Duration::from_secs(30)) {
+        Ok(Ok(ports)) => ports,
+        Ok(Err(said)) => panic!("cairn serve stopped before it listened:\n{said}"),
+        Err(_) => panic!("cairn serve did not listen within 30 s"),
+    }
 }
 
 /// The rows of a simple query as text cells.
