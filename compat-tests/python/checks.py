@@ -6,6 +6,7 @@ Python client against the REST API. Usage: checks.py PG_PORT HTTP_PORT. Prints o
 
 import json
 import sys
+import time
 import traceback
 
 import psycopg
@@ -187,6 +188,13 @@ def _():
     expect(patched.data[0].status, "PATCHED")
     deleted = RS.Documents.delete_documents(workspace="rs_shop", collection="orders", data=[{"id": "b"}])
     expect(deleted.data[0].status, "DELETED")
+    # Read-after-write as Rockset's clients do it: poll the collection's commit fence.
+    for _ in range(200):
+        fence = RS.Collections.get_collection_offsets(workspace="rs_shop", collection="orders", name=[deleted.last_offset])
+        if fence.data.passed:
+            break
+        time.sleep(0.02)
+    expect(fence.data.passed, True)
 
 
 @check("rockset-python", "query with parameters")

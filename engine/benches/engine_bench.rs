@@ -17,6 +17,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use cairn_connectors::{Ingest, IngestOptions};
 use cairn_engine::{Engine, Output};
 use cairn_storage::synth::EventGen;
 use cairn_storage::{CollectionConfig, Store, StoreOptions, Value, WriteOp};
@@ -166,7 +167,7 @@ fn main() {
 
     let id = format!("ev{:08}", docs / 2);
     let did = EventGen::did(50);
-    let engine = Engine::new(store);
+    let engine = Engine::new(Ingest::open(store, IngestOptions::default()).expect("ingest"));
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     let mut cairn = Vec::new();
     for (name, fast, sql) in queries(&id, &did).into_iter().filter(|(name, _, _)| name.contains(only.as_str())) {

@@ -30,6 +30,6 @@ pub use catalog::pg_catalog::SERVER_VERSION;
 pub use engine::{Engine, Privilege, Statement};
 pub use error::{EngineError, Result, SqlState};
 pub use output::{Description, Output};
-pub use session::Session;
+pub use session::{ReadFence, Session};
 pub use sql::split_statements;
 pub use types::variant::{variant_scalar, JSON_COLUMN};

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use cairn_connectors::{Ingest, IngestOptions};
 use cairn_storage::{CollectionConfig, Store, StoreOptions, Value, WriteOp, DEFAULT_WORKSPACE};
 use datafusion::logical_expr::LogicalPlan;
 
@@ -18,7 +19,7 @@ pub(crate) fn engine_with(docs: &[&str]) -> (Engine, tempfile::TempDir) {
     for written in collection.write(ops) {
         written.expect("write");
     }
-    (Engine::new(store), dir)
+    (Engine::new(Ingest::open(store, IngestOptions::default()).expect("ingest")), dir)
 }
 
 /// `plan` as EXPLAIN indents it, one node per line, trailing spaces trimmed.

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use cairn_connectors::{Ingest, IngestOptions};
 use cairn_engine::{Engine, Output};
 use cairn_storage::{Store, StoreOptions};
 
@@ -21,7 +22,8 @@ async fn exec(engine: &Engine, sql: &str) {
 /// An engine over a fresh store with collection `t` holding `values` (an INSERT's VALUES).
 async fn engine_with(values: &str) -> (Engine, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let engine = Engine::new(Arc::new(Store::open(dir.path(), StoreOptions::default()).expect("store")));
+    let store = Arc::new(Store::open(dir.path(), StoreOptions::default()).expect("store"));
+    let engine = Engine::new(Ingest::open(store, IngestOptions::default()).expect("ingest"));
     exec(&engine, "CREATE COLLECTION t").await;
     exec(&engine, &format!("INSERT INTO t (_id, a) VALUES {values}")).await;
     (engine, dir)

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use arrow_array::{Array, StringArray};
+use cairn_connectors::{Ingest, IngestOptions};
 use cairn_engine::{Engine, Output};
 use cairn_storage::synth::SplitMix;
 use cairn_storage::{CollectionConfig, Store, StoreOptions, Value, WriteOp};
@@ -13,7 +14,7 @@ fn engine_and_store() -> (Engine, Arc<Store>, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("temp dir");
     let store =
         Arc::new(Store::open(dir.path(), StoreOptions { cache_bytes: 16 << 20, ..Default::default() }).expect("open store"));
-    (Engine::new(store.clone()), store, dir)
+    (Engine::new(Ingest::open(store.clone(), IngestOptions::default()).expect("ingest")), store, dir)
 }
 
 fn engine() -> (Engine, tempfile::TempDir) {

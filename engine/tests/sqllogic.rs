@@ -7,6 +7,7 @@ use std::sync::Arc;
 use arrow_array::RecordBatch;
 use arrow_schema::DataType;
 use async_trait::async_trait;
+use cairn_connectors::{Ingest, IngestOptions};
 use cairn_engine::{Engine, EngineError, Output};
 use cairn_storage::{Store, StoreOptions};
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
@@ -93,7 +94,7 @@ async fn sqllogictest_files() {
         let dir = tempfile::tempdir().expect("temp dir");
         let store =
             Arc::new(Store::open(dir.path(), StoreOptions { cache_bytes: 32 << 20, ..Default::default() }).expect("open store"));
-        let engine = Arc::new(Engine::new(store));
+        let engine = Arc::new(Engine::new(Ingest::open(store, IngestOptions::default()).expect("ingest")));
         let mut runner = sqllogictest::Runner::new(move || {
             let engine = engine.clone();
             async move { Ok(CairnDb { engine }) }

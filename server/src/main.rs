@@ -15,6 +15,7 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use cairn_connectors::{Ingest, IngestOptions};
 use cairn_engine::Engine;
 use cairn_storage::{Store, StoreOptions};
 use clap::{Parser, Subcommand};
@@ -56,6 +57,8 @@ enum ServeError {
     Tls(#[from] tls::TlsError),
     #[error("starting the query engine: {0}")]
     Engine(cairn_engine::EngineError),
+    #[error("starting the write path: {0}")]
+    Ingest(cairn_connectors::IngestError),
     #[error("listening on {addr}: {source}")]
     Listen { addr: SocketAddr, source: std::io::Error },
     #[error("waiting for a shutdown signal: {0}")]
@@ -118,8 +121,9 @@ async fn serve(args: ServeArgs) -> Result<(), ServeError> {
             return Err(ServeError::OpenBind(addr));
         }
     }
+    let ingest = Ingest::open(store.clone(), IngestOptions::default()).map_err(ServeError::Ingest)?;
     let engine =
-        Engine::with_memory_limit(store.clone(), mib("query_memory_mib", args.query_memory_mib)?).map_err(ServeError::Engine)?;
+        Engine::with_memory_limit(ingest.clone(), mib("query_memory_mib", args.query_memory_mib)?).map_err(ServeError::Engine)?;
     let engine = Arc::new(engine);
     let listener =
         TcpListener::bind(args.pg_listen).await.map_err(|source| ServeError::Listen { addr: args.pg_listen, source })?;
@@ -134,11 +138,13 @@ async fn serve(args: ServeArgs) -> Result<(), ServeError> {
     let (pg_tls, http_tls) = tls.map(|t| (t.pg, t.http)).unzip();
     let frontend = Arc::new(pg::Frontend::new(engine.clone(), auth.clone(), args.tls_required));
     let pg_server = tokio::spawn(pg::serve(listener, frontend, pg_tls, args.max_connections));
-    let http_server = tokio::spawn(http::serve(http_listener, http::router(engine, store.clone(), auth, limits), http_tls));
+    let http_server = tokio::spawn(http::serve(http_listener, http::router(engine, ingest.clone(), auth, limits), http_tls));
     let stopped = shutdown_signal().await;
     tracing::info!("shutting down");
     pg_server.abort();
     http_server.abort();
+    // The indexers finish the batch they are applying; what is left stays in the logs.
+    ingest.shutdown();
     // Open connections hold the engine: the store closes once the runtime ends their tasks.
     drop(store);
     stopped

@@ -36,7 +36,8 @@ fn workspaces_collections_and_documents() {
     assert_eq!((status, body["type"].as_str(), body["index"].as_u64()), (400, Some("INVALIDINPUT"), Some(1)), "{body}");
     let statuses: Vec<&str> = body["data"].as_array().unwrap().iter().map(|d| d["status"].as_str().unwrap()).collect();
     assert_eq!(statuses, ["ADDED", "ERROR", "ADDED"]);
-    assert!(body["last_offset"].as_str().unwrap().parse::<u64>().unwrap() > 0);
+    let first_offset: u64 = body["last_offset"].as_str().unwrap().parse().unwrap();
+    assert_eq!(first_offset, 2, "one record per document taken: {body}");
 
     let (status, body) = server.http(
         "POST",
@@ -44,11 +45,27 @@ fn workspaces_collections_and_documents() {
         Some(r#"{"data":[{"_id":"a","qty":2,"tags":["x"]}]}"#),
         None,
     );
-    assert_eq!((status, body["data"][0]["status"].as_str()), (200, Some("REPLACED")), "{body}");
-    let patch = r#"{"data":[{"_id":"a","patch":[{"op":"INCREMENT","path":"/qty","value":3}]},{"_id":"zz","patch":[{"op":"remove","path":"/qty"}]}]}"#;
+    // Acknowledged once durable, as Rockset does: an add that replaces a document says ADDED.
+    assert_eq!((status, body["data"][0]["status"].as_str()), (200, Some("ADDED")), "{body}");
+    let patch = r#"{"data":[{"_id":"a","patch":[{"op":"INCREMENT","path":"/qty","value":3}]},{"_id":"zz","patch":[{"op":"remove"}]},{"_id":"nobody","patch":[{"op":"add","path":"/x","value":1}]}]}"#;
     let (status, body) = server.http("PATCH", &format!("{ORG}/ws/shop/collections/orders/docs"), Some(patch), None);
     assert_eq!((status, body["index"].as_u64()), (400, Some(1)), "{body}");
-    assert_eq!((body["data"][0]["status"].as_str(), body["data"][1]["status"].as_str()), (Some("PATCHED"), Some("ERROR")));
+    let statuses: Vec<&str> = body["data"].as_array().unwrap().iter().map(|d| d["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, ["PATCHED", "ERROR", "PATCHED"], "a malformed patch is refused on sight: {body}");
+    let offset = body["last_offset"].as_str().unwrap().to_owned();
+    assert_eq!(offset.parse::<u64>().unwrap(), first_offset + 3, "{body}");
+    // Read-after-write: the fence passes once the collection has applied the offset.
+    let fence = json!({ "name": [offset] }).to_string();
+    let (status, body) =
+        server.http("POST", &format!("{ORG}/ws/shop/collections/orders/offsets/commit?wait_ms=10000"), Some(&fence), None);
+    assert_eq!((status, &body["data"]["passed"], &body["data"]["fence"]), (200, &json!(true), &json!(offset)), "{body}");
+    assert!(body["offsets"]["commit"].as_str().unwrap().parse::<u64>().unwrap() >= offset.parse::<u64>().unwrap());
+    let ahead = json!({ "name": ["1000000"] }).to_string();
+    let (_, body) = server.http("POST", &format!("{ORG}/ws/shop/collections/orders/offsets/commit"), Some(&ahead), None);
+    assert_eq!(body["data"]["passed"], json!(false), "an offset not yet written has not passed: {body}");
+    let (status, _) =
+        server.http("POST", &format!("{ORG}/ws/shop/collections/orders/offsets/commit"), Some(r#"{"name":["x"]}"#), None);
+    assert_eq!(status, 400);
 
     let query = json!({"sql": {"query": "SELECT _id, qty FROM shop.orders WHERE qty >= :min ORDER BY _id",
         "parameters": [{"name": "min", "type": "int", "value": "2"}]}});
@@ -69,16 +86,24 @@ fn workspaces_collections_and_documents() {
     let (status, body) =
         server.http("DELETE", &format!("{ORG}/ws/shop/collections/orders/docs"), Some(r#"{"data":[{"_id":"b"}]}"#), None);
     assert_eq!((status, body["data"][0]["status"].as_str()), (200, Some("DELETED")), "{body}");
+    wait_for(&server, "shop", "orders", &body);
     let (_, body) = server.http("GET", &format!("{ORG}/ws/shop/collections/orders"), None, None);
-    assert_eq!(body["data"]["stats"]["doc_count"], 1, "{body}");
+    let stats = &body["data"]["stats"];
+    assert_eq!(stats["doc_count"], 1, "{body}");
+    // The pipeline's figures: everything appended is applied; the patch of the missing
+    // `nobody` was the one record the indexer could not apply.
+    assert_eq!(stats["last_offset_applied"], stats["last_offset_appended"], "{body}");
+    assert_eq!((stats["lag_records"].as_u64(), stats["rejected_records"].as_u64()), (Some(0), Some(1)), "{body}");
+    assert!(stats["last_error"].as_str().unwrap().contains("nobody"), "{body}");
 
     // A new field is queryable at once; nested values come back as JSON.
-    server.http(
+    let (_, body) = server.http(
         "POST",
         &format!("{ORG}/ws/shop/collections/orders/docs"),
         Some(r#"{"data":[{"_id":"c","ship":{"city":"Oslo"}}]}"#),
         None,
     );
+    wait_for(&server, "shop", "orders", &body);
     let query = json!({"sql": {"query": "SELECT ship, tags FROM shop.orders ORDER BY _id"}});
     let (_, body) = server.http("POST", &format!("{ORG}/queries"), Some(&query.to_string()), None);
     assert_eq!(body["results"], json!([{"ship": null, "tags": ["x"]}, {"ship": {"city": "Oslo"}, "tags": null}]), "{body}");
@@ -87,6 +112,14 @@ fn workspaces_collections_and_documents() {
     assert_eq!(server.http("DELETE", &format!("{ORG}/ws/shop/collections/orders"), None, None).0, 200);
     assert_eq!(server.http("GET", &format!("{ORG}/ws/shop/collections/orders"), None, None).0, 404);
     assert_eq!(server.http("DELETE", &format!("{ORG}/ws/shop"), None, None).0, 200);
+}
+
+/// Waits until the write that answered `reply` is applied (Rockset's read-after-write fence).
+fn wait_for(server: &Server, ws: &str, collection: &str, reply: &serde_json::Value) {
+    let fence = json!({ "name": [reply["last_offset"]] }).to_string();
+    let url = format!("{ORG}/ws/{ws}/collections/{collection}/offsets/commit?wait_ms=10000");
+    let (status, body) = server.http("POST", &url, Some(&fence), None);
+    assert_eq!((status, &body["data"]["passed"]), (200, &json!(true)), "{body}");
 }
 
 #[test]
@@ -119,6 +152,7 @@ fn bad_requests_get_json_errors() {
         "/ws/{ws}/collections",
         "/ws/{ws}/collections/{c}",
         "/ws/{ws}/collections/{c}/docs",
+        "/ws/{ws}/collections/{c}/offsets/commit",
         "/queries",
         "/users/{user}/apikeys",
         "/users/{user}/apikeys/{name}",

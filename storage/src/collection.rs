@@ -134,25 +134,50 @@ impl Collection {
         (micro as u64 * self.shards.len() as u64 / MICROSHARDS as u64) as usize
     }
 
+    /// Checks and normalizes writes for this collection (a document's `_id` and
+    /// `_event_time`, taken as of now when it has none), without applying them: what the
+    /// ingest log records. Each write gets its own result, in input order.
+    pub fn prepare(&self, ops: Vec<WriteOp>) -> Vec<Result<ShardOp>> {
+        let now = now_micros();
+        ops.into_iter()
+            .map(|op| match op {
+                WriteOp::Insert(doc) => normalize(doc, self.config.event_time_field.as_deref(), now).map(ShardOp::Put),
+                WriteOp::Patch { id, ops } => Ok(ShardOp::Patch { id, ops }),
+                WriteOp::Delete { id } => Ok(ShardOp::Delete { id }),
+            })
+            .collect()
+    }
+
+    /// The shard a prepared write goes to.
+    fn shard_of_op(&self, op: &ShardOp) -> usize {
+        match op {
+            ShardOp::Put(doc) => self.shard_of(document::id_of(doc).unwrap_or_default()),
+            ShardOp::Patch { id, .. } | ShardOp::Delete { id } => self.shard_of(id),
+        }
+    }
+
+    /// Runs `work` on each shard that has something to do, in parallel on the long-lived
+    /// rayon pool (per-call threads would rebuild their allocator and RocksDB thread-local
+    /// state on every write).
+    fn on_shards<T: Send, R: Send>(&self, jobs: Vec<(usize, T)>, work: impl Fn(&Arc<Shard>, T) -> R + Sync) -> Vec<R> {
+        let shards = &self.shards;
+        if jobs.len() <= 1 {
+            jobs.into_iter().map(|(s, t)| work(&shards[s], t)).collect()
+        } else {
+            jobs.into_par_iter().map(|(s, t)| work(&shards[s], t)).collect()
+        }
+    }
+
     /// Applies writes; each document is atomic and gets its own result, in input order.
     /// Shards are written in parallel.
     pub fn write(&self, ops: Vec<WriteOp>) -> Vec<Result<Applied>> {
-        let now = now_micros();
         let n = ops.len();
         let mut results: Vec<Option<Result<Applied>>> = (0..n).map(|_| None).collect();
         let mut per_shard: Vec<(Vec<usize>, Vec<ShardOp>)> = (0..self.shards.len()).map(|_| Default::default()).collect();
-        for (i, op) in ops.into_iter().enumerate() {
-            let routed = match op {
-                WriteOp::Insert(doc) => normalize(doc, self.config.event_time_field.as_deref(), now).map(|d| {
-                    let id = document::id_of(&d).unwrap_or_default().to_owned();
-                    (id, ShardOp::Put(d))
-                }),
-                WriteOp::Patch { id, ops } => Ok((id.clone(), ShardOp::Patch { id, ops })),
-                WriteOp::Delete { id } => Ok((id.clone(), ShardOp::Delete { id })),
-            };
-            match routed {
-                Ok((id, op)) => {
-                    let s = self.shard_of(&id);
+        for (i, op) in self.prepare(ops).into_iter().enumerate() {
+            match op {
+                Ok(op) => {
+                    let s = self.shard_of_op(&op);
                     per_shard[s].0.push(i);
                     per_shard[s].1.push(op);
                 }
@@ -160,21 +185,56 @@ impl Collection {
             }
         }
         let busy: Vec<_> = per_shard.into_iter().enumerate().filter(|(_, (idx, _))| !idx.is_empty()).collect();
-        // Shards are written on the long-lived rayon pool: per-call threads would rebuild their
-        // allocator and RocksDB thread-local state on every write.
-        let outcomes: Vec<(Vec<usize>, Vec<Result<Applied>>)> = if busy.len() <= 1 {
-            busy.into_iter().map(|(s, (idx, ops))| (idx, self.shards[s].apply(ops, &self.seq, self.config.sync_writes))).collect()
-        } else {
-            busy.into_par_iter()
-                .map(|(s, (idx, ops))| (idx, self.shards[s].apply(ops, &self.seq, self.config.sync_writes)))
-                .collect()
-        };
+        let sync = self.config.sync_writes;
+        let outcomes = self.on_shards(busy, |shard, (idx, ops)| (idx, shard.apply(ops, &self.seq, sync)));
         for (idx, res) in outcomes {
             for (i, r) in idx.into_iter().zip(res) {
                 results[i] = Some(r);
             }
         }
         results.into_iter().map(|r| r.unwrap_or(Err(StorageError::Poisoned))).collect()
+    }
+
+    /// Applies ingest-log records (offset, prepared write) up to and including offset `last`
+    /// on every shard, each shard skipping what it applied before and storing `last` with
+    /// the data: what the leaf indexer calls. Returns the records that failed (a patch of a
+    /// missing document, say) with their errors; a failure of the write itself (the disk)
+    /// fails the call. Shards that committed before it keep their offset, so the call can be
+    /// repeated with the same records: they skip them, the others apply them.
+    pub fn apply_logged(&self, records: Vec<(u64, ShardOp)>, last: u64) -> Result<Vec<(u64, StorageError)>> {
+        let mut per_shard: Vec<Vec<(u64, ShardOp)>> = (0..self.shards.len()).map(|_| Vec::new()).collect();
+        for (offset, op) in records {
+            let s = self.shard_of_op(&op);
+            per_shard[s].push((offset, op));
+        }
+        let outcomes =
+            self.on_shards(per_shard.into_iter().enumerate().collect(), |shard, ops| shard.apply_logged(ops, last, &self.seq));
+        let mut failed = Vec::new();
+        for shard in outcomes {
+            for (offset, result) in shard? {
+                if let Err(e) = result {
+                    failed.push((offset, e));
+                }
+            }
+        }
+        failed.sort_by_key(|(o, _)| *o);
+        Ok(failed)
+    }
+
+    /// The last ingest-log offset every shard has applied (0: none).
+    pub fn log_offset(&self) -> u64 {
+        self.shards.iter().map(|s| s.log_offset()).min().unwrap_or(0)
+    }
+
+    /// The last ingest-log offset any shard has applied: the log never hands out an offset
+    /// at or below it again.
+    pub fn max_log_offset(&self) -> u64 {
+        self.shards.iter().map(|s| s.log_offset()).max().unwrap_or(0)
+    }
+
+    /// Makes every shard's applied writes survive power loss (see [`Shard::sync_wal`]).
+    pub fn sync_wal(&self) -> Result<()> {
+        self.shards.iter().try_for_each(|s| s.sync_wal())
     }
 
     fn write_one(&self, op: WriteOp) -> Result<Applied> {

@@ -16,6 +16,7 @@ pub mod error;
 pub mod index;
 pub mod patch;
 pub mod path;
+pub mod record;
 pub mod roles;
 pub mod shard;
 pub mod store;
@@ -28,7 +29,7 @@ pub use patch::PatchOp;
 pub use path::FieldPath;
 pub use roles::{Access, AccessState, ApiKey, Role, ScramSecret, SUPERUSER};
 pub use shard::{
-    arrow_type, Applied, ColumnOutput, ColumnSpec, IndexPredicate, ScanOptions, ShardSnapshot, VerifyReport, WriteKind,
+    arrow_type, Applied, ColumnOutput, ColumnSpec, IndexPredicate, ScanOptions, ShardOp, ShardSnapshot, VerifyReport, WriteKind,
 };
 pub use store::{Store, StoreOptions, DEFAULT_WORKSPACE};
 pub use value::{Object, Value, ValueType};

@@ -33,9 +33,16 @@ impl Engine {
                 missing_ok(self.drop_workspace_with(name, *cascade), *if_exists)?;
                 "DROP SCHEMA"
             }
-            Ddl::CreateCollection { name, if_not_exists } => {
+            Ddl::CreateCollection { name, if_not_exists, options } => {
                 let ws = self.workspace_of(session, name);
-                let created = self.create_collection(&ws, &name.collection, CollectionConfig::default()).map(|_| ());
+                let defaults = CollectionConfig::default();
+                let config = CollectionConfig {
+                    shards: options.shards.unwrap_or(defaults.shards),
+                    event_time_field: options.event_time_field.clone(),
+                    retention_micros: options.retention_micros,
+                    ..defaults
+                };
+                let created = self.create_collection(&ws, &name.collection, config).map(|_| ());
                 exists_ok(created, *if_not_exists)?;
                 "CREATE TABLE"
             }
@@ -62,6 +69,9 @@ impl Engine {
     /// Drops workspace `name`, with `cascade` its collections too.
     fn drop_workspace_with(&self, name: &str, cascade: bool) -> Result<()> {
         self.plans.clear();
+        if cascade {
+            self.ingest.close_workspace(name);
+        }
         Ok(self.store.drop_workspace(name, cascade)?)
     }
 
@@ -74,6 +84,8 @@ impl Engine {
     /// Drops collection `name` of workspace `ws` and its documents.
     pub fn drop_collection(&self, ws: &str, name: &str) -> Result<()> {
         self.plans.clear();
+        // Its indexer stops and its log refuses writes before its directory goes.
+        self.ingest.close(ws, name);
         Ok(self.store.drop_collection(ws, name)?)
     }
 }

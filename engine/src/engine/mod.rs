@@ -5,6 +5,7 @@
 //! ([`ddl`], [`write`]); everything else is planned and run by DataFusion ([`query`]).
 
 mod ddl;
+mod fence;
 mod query;
 mod setup;
 mod statement;
@@ -12,6 +13,7 @@ mod write;
 
 use std::sync::Arc;
 
+use cairn_connectors::{CollectionPipeline, Ingest};
 use cairn_storage::{Collection, Store, Value, WriteOp, DEFAULT_WORKSPACE};
 use datafusion::common::ScalarValue;
 use datafusion::execution::context::SessionContext;
@@ -34,9 +36,10 @@ use statement::Kind;
 /// Name of the one catalog (database) a Cairn server has.
 pub(crate) const CATALOG: &str = "cairn";
 
-/// Runs SQL over a store.
+/// Runs SQL over a store; its writes go through the store's write path.
 pub struct Engine {
     store: Arc<Store>,
+    ingest: Arc<Ingest>,
     ctx: SessionContext,
     /// The session state queries of the system catalog are planned in (see
     /// [`crate::catalog::reads_catalog`]).
@@ -47,21 +50,22 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// An engine over `store`, with `commons` as the default schema.
-    pub fn new(store: Arc<Store>) -> Engine {
-        Engine::with_runtime(store, Arc::new(RuntimeEnv::default()))
+    /// An engine over the store `ingest` writes to, with `commons` as the default schema.
+    pub fn new(ingest: Arc<Ingest>) -> Engine {
+        Engine::with_runtime(ingest, Arc::new(RuntimeEnv::default()))
     }
 
     /// An engine whose queries together hold at most `bytes` of memory for their operators
     /// (sorts, hash tables); a query needing more fails with SQLSTATE 53200.
-    pub fn with_memory_limit(store: Arc<Store>, bytes: usize) -> Result<Engine> {
+    pub fn with_memory_limit(ingest: Arc<Ingest>, bytes: usize) -> Result<Engine> {
         let runtime = RuntimeEnvBuilder::new().with_memory_limit(bytes, 1.0).build_arc()?;
-        Ok(Engine::with_runtime(store, runtime))
+        Ok(Engine::with_runtime(ingest, runtime))
     }
 
-    fn with_runtime(store: Arc<Store>, runtime: Arc<RuntimeEnv>) -> Engine {
+    fn with_runtime(ingest: Arc<Ingest>, runtime: Arc<RuntimeEnv>) -> Engine {
+        let store = Arc::clone(ingest.store());
         let (ctx, catalog_state) = setup::contexts(&store, runtime);
-        Engine { store, ctx, catalog_state, plans: PlanCache::default(), compat: PostgresCompatibilityParser::new() }
+        Engine { store, ingest, ctx, catalog_state, plans: PlanCache::default(), compat: PostgresCompatibilityParser::new() }
     }
 
     /// Runs one SQL statement in the default session, without parameters.
@@ -110,8 +114,8 @@ impl Engine {
     /// how bulk loads (`COPY … FROM STDIN`) write. Each document lands on its own; the error
     /// counts those that did not.
     pub async fn insert_documents(&self, session: &Session, name: &ObjectName, docs: Vec<Value>) -> Result<u64> {
-        let collection = self.collection(session, name)?;
-        match write::write_all(collection, docs.into_iter().map(WriteOp::Insert).collect(), "INSERT").await? {
+        let pipeline = self.pipeline(session, name)?;
+        match write::write_all(pipeline, docs.into_iter().map(WriteOp::Insert).collect(), "INSERT").await? {
             Output::Done { count, .. } => Ok(count),
             Output::Rows { .. } => Ok(0),
         }
@@ -125,6 +129,16 @@ impl Engine {
     fn collection(&self, session: &Session, name: &ObjectName) -> Result<Arc<Collection>> {
         let name = object_table_name(name)?;
         Ok(self.store.collection(&self.workspace_of(session, &name), &name.collection)?)
+    }
+
+    /// The write path of collection `name` in `session`.
+    fn pipeline(&self, session: &Session, name: &ObjectName) -> Result<Arc<CollectionPipeline>> {
+        let name = object_table_name(name)?;
+        self.table_pipeline(session, &name)
+    }
+
+    fn table_pipeline(&self, session: &Session, name: &TableName) -> Result<Arc<CollectionPipeline>> {
+        Ok(self.ingest.collection(&self.workspace_of(session, name), &name.collection)?)
     }
 
     /// `DESCRIBE coll`.

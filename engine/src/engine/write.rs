@@ -1,12 +1,16 @@
 //! SQL writes: `INSERT` makes a document of each row its query produces; `UPDATE` and `DELETE`
 //! run their selecting query, then patch or delete each document it found. Every document is
-//! written atomically on its own through [`Collection::write`] (there are no multi-document
-//! transactions); a statement reports how many were written, or how many were not.
+//! appended to the collection's log as its own record (there are no multi-document
+//! transactions); a statement returns once its records are durable and applied, as a
+//! PostgreSQL user expects of a committed statement, and reports how many were written, or
+//! how many were not.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use arrow_array::{Array, RecordBatch, StringArray};
-use cairn_storage::{Collection, PatchOp, Value, WriteOp};
+use cairn_connectors::CollectionPipeline;
+use cairn_storage::{PatchOp, Value, WriteOp};
 use datafusion::error::DataFusionError;
 
 use super::query::Call;
@@ -22,8 +26,8 @@ impl Engine {
     /// whose fields are named by the column list, else by the query's output columns (for
     /// VALUES without a list: the collection's columns in order).
     pub(super) async fn insert(&self, call: Call<'_>, insert: &InsertPlan) -> Result<Output> {
-        let ws = self.workspace_of(call.session, &insert.target);
-        let collection = self.store.collection(&ws, &insert.target.collection)?;
+        let pipeline = self.table_pipeline(call.session, &insert.target)?;
+        let collection = pipeline.collection();
         let df = self.dataframe(Call { hint: None, ..call }, &insert.query).await?;
         let produced: Vec<String> = df.schema().fields().iter().map(|f| f.name().clone()).collect();
         let names: Vec<String> = if !insert.fields.is_empty() {
@@ -45,14 +49,14 @@ impl Engine {
         for b in &batches {
             docs.extend(rows_to_documents(b, &names)?);
         }
-        write_all(collection, docs.into_iter().map(WriteOp::Insert).collect(), "INSERT").await
+        write_all(pipeline, docs.into_iter().map(WriteOp::Insert).collect(), "INSERT").await
     }
 
     /// Runs an UPDATE or DELETE: its query selects the documents, then each is patched or
     /// deleted on its own.
     pub(super) async fn modify(&self, call: Call<'_>, modify: &ModifyPlan) -> Result<Output> {
         let table = &modify.plan.table;
-        let collection = self.store.collection(&self.workspace_of(call.session, table), &table.collection)?;
+        let pipeline = self.table_pipeline(call.session, table)?;
         let batches = self.dataframe(Call { hint: None, ..call }, &modify.query).await?.collect().await?;
         let targets = &modify.plan.targets;
         let docs = selected(&batches, targets)?;
@@ -60,16 +64,37 @@ impl Engine {
             .into_iter()
             .map(|(id, ops)| if targets.is_empty() { WriteOp::Delete { id } } else { WriteOp::Patch { id, ops } })
             .collect();
-        write_all(collection, ops, modify.tag).await
+        write_all(pipeline, ops, modify.tag).await
     }
 }
 
-/// Writes `ops` (each document atomically, off the async runtime) and reports how many were
-/// written; if any failed, the error counts them and names the first failure.
-pub(super) async fn write_all(collection: Arc<Collection>, ops: Vec<WriteOp>, tag: &'static str) -> Result<Output> {
+/// How long a statement waits for its records to be applied once they are durable. Past it
+/// the statement still succeeds (its writes are kept and will be applied).
+const APPLY_WAIT: Duration = Duration::from_secs(30);
+
+/// Writes `ops` through the collection's log (off the async runtime), waits until they are
+/// applied, and reports how many were written; if any were refused, the error counts them
+/// and names the first.
+pub(super) async fn write_all(pipeline: Arc<CollectionPipeline>, ops: Vec<WriteOp>, tag: &'static str) -> Result<Output> {
     let total = ops.len();
-    let results = tokio::task::spawn_blocking(move || collection.write(ops)).await.map_err(|e| task_failed(tag, &e))?;
-    let errors: Vec<String> = results.into_iter().filter_map(|r| r.err().map(|e| e.to_string())).collect();
+    let (written, failed) = tokio::task::spawn_blocking(move || {
+        let written = pipeline.write(ops)?;
+        let first = written.outcomes.iter().find_map(|o| o.as_ref().ok()).map(|a| a.offset);
+        if !pipeline.wait_applied(written.last_offset, APPLY_WAIT) {
+            tracing::warn!(tag, offset = written.last_offset, "a write is durable but not yet applied; returning without it");
+        }
+        // Documents the indexer could not apply (one deleted since UPDATE selected it, say).
+        let failed = first.map(|f| pipeline.failures_in(f..=written.last_offset)).unwrap_or_default();
+        Ok::<_, EngineError>((written, failed))
+    })
+    .await
+    .map_err(|e| task_failed(tag, &e))??;
+    let errors: Vec<String> = written
+        .outcomes
+        .into_iter()
+        .filter_map(|r| r.err().map(|e| e.to_string()))
+        .chain(failed.into_iter().map(|(_, why)| why))
+        .collect();
     if let Some(first) = errors.first() {
         return Err(EngineError::PartialWrite { failed: errors.len(), total, first: first.clone() });
     }

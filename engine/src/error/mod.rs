@@ -3,6 +3,7 @@
 
 mod sqlstate;
 
+use cairn_connectors::{IngestError, LogError};
 use cairn_storage::{ObjectKind, StorageError};
 use datafusion::error::DataFusionError;
 
@@ -39,6 +40,12 @@ pub enum EngineError {
     /// A task the statement ran on panicked or was cancelled.
     #[error("{0}")]
     Task(String),
+    /// A read fence did not pass in time (see `Engine::wait_for`).
+    #[error("{0}")]
+    FenceTimeout(String),
+    /// The write path refused a write as a whole (nothing of it was kept).
+    #[error("{0}")]
+    Ingest(#[from] IngestError),
 }
 
 impl EngineError {
@@ -52,6 +59,22 @@ impl EngineError {
             EngineError::Unsupported(_) => SqlState::FeatureNotSupported,
             EngineError::PartialWrite { .. } => SqlState::DataException,
             EngineError::Task(_) => SqlState::InternalError,
+            EngineError::FenceTimeout(_) => SqlState::QueryCanceled,
+            EngineError::Ingest(e) => SqlState::from(e),
+        }
+    }
+}
+
+/// The SQLSTATE of a refused write: a full disk, ingest too far behind, the log failing.
+impl From<&IngestError> for SqlState {
+    fn from(e: &IngestError) -> SqlState {
+        match e {
+            IngestError::Storage(e) => SqlState::from(e),
+            IngestError::DiskFull(_) => SqlState::DiskFull,
+            IngestError::Overloaded { .. } => SqlState::ConfigurationLimitExceeded,
+            IngestError::Log(LogError::TooLarge { .. }) => SqlState::ProgramLimitExceeded,
+            IngestError::Log(_) => SqlState::IoError,
+            IngestError::ShutDown => SqlState::AdminShutdown,
         }
     }
 }

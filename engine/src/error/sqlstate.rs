@@ -47,16 +47,24 @@ pub enum SqlState {
     DuplicateSchema,
     /// `42P07`: the collection already exists.
     DuplicateTable,
+    /// `53100`: the disk is full; a write was not kept.
+    DiskFull,
     /// `53200`: a query needs more memory than it may hold.
     OutOfMemory,
     /// `53300`: the server has as many connections as it takes.
     TooManyConnections,
+    /// `53400`: a configured limit was reached (ingest too far behind to take more writes).
+    ConfigurationLimitExceeded,
     /// `54000`: more than Cairn takes at once (COPY data held in memory, for one).
     ProgramLimitExceeded,
     /// `55P02`: a setting that cannot change while the server runs.
     CantChangeRuntimeParam,
     /// `57014`: cancelled, by request or by the statement timeout.
     QueryCanceled,
+    /// `57P01`: the server is shutting down.
+    AdminShutdown,
+    /// `58030`: the file system failed (a write could not be made durable).
+    IoError,
     /// `XX000`: a failure inside Cairn (a task that panicked, say): not the client's doing.
     InternalError,
     /// `XX001`: stored data that cannot be read.
@@ -87,11 +95,15 @@ impl SqlState {
             SqlState::UndefinedTable => "42P01",
             SqlState::DuplicateSchema => "42P06",
             SqlState::DuplicateTable => "42P07",
+            SqlState::DiskFull => "53100",
             SqlState::OutOfMemory => "53200",
             SqlState::TooManyConnections => "53300",
+            SqlState::ConfigurationLimitExceeded => "53400",
             SqlState::ProgramLimitExceeded => "54000",
             SqlState::CantChangeRuntimeParam => "55P02",
             SqlState::QueryCanceled => "57014",
+            SqlState::AdminShutdown => "57P01",
+            SqlState::IoError => "58030",
             SqlState::InternalError => "XX000",
             SqlState::DataCorrupted => "XX001",
         }
@@ -111,7 +123,7 @@ mod tests {
     use super::SqlState as S;
 
     /// Every code, as a test can list them.
-    const ALL: [S; 27] = [
+    const ALL: [S; 31] = [
         S::ProtocolViolation,
         S::FeatureNotSupported,
         S::DataException,
@@ -132,11 +144,15 @@ mod tests {
         S::UndefinedTable,
         S::DuplicateSchema,
         S::DuplicateTable,
+        S::DiskFull,
         S::OutOfMemory,
         S::TooManyConnections,
+        S::ConfigurationLimitExceeded,
         S::ProgramLimitExceeded,
         S::CantChangeRuntimeParam,
         S::QueryCanceled,
+        S::AdminShutdown,
+        S::IoError,
         S::InternalError,
         S::DataCorrupted,
     ];

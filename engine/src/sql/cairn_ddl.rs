@@ -5,6 +5,7 @@
 use datafusion::sql::sqlparser::ast::{ObjectType, SchemaName, Statement};
 
 use super::ast::{object_table_name, split_name, table_name, TableName};
+use super::collection_options::{collection_options, CollectionOptions};
 use crate::error::{EngineError, Result};
 
 /// A workspace or collection definition statement.
@@ -14,9 +15,9 @@ pub(crate) enum Ddl {
     CreateWorkspace { name: String, if_not_exists: bool },
     /// `DROP WORKSPACE` / `DROP SCHEMA`.
     DropWorkspace { name: String, if_exists: bool, cascade: bool },
-    /// `CREATE COLLECTION` / `CREATE TABLE` (column definitions are accepted and ignored:
-    /// collections are schemaless).
-    CreateCollection { name: TableName, if_not_exists: bool },
+    /// `CREATE COLLECTION [WITH (…)]` / `CREATE TABLE` (column definitions are accepted and
+    /// ignored: collections are schemaless).
+    CreateCollection { name: TableName, if_not_exists: bool, options: CollectionOptions },
     /// `DROP COLLECTION` / `DROP TABLE`.
     DropCollection { name: TableName, if_exists: bool },
 }
@@ -40,8 +41,17 @@ pub(crate) fn parse_cairn_ddl(sql: &str) -> Result<Option<Ddl>> {
     };
     let name = words.get(name_at).ok_or_else(|| EngineError::Invalid(format!("{} {} needs a name", kw[0], kw[1])))?;
     let tail = &kw[name_at + 1..];
+    let with = tail.first().is_some_and(|w| *w == "WITH" || w.starts_with("WITH("));
+    let config = match tail.first() {
+        Some(_) if with && create && !workspace => {
+            let at = with_clause_start(sql, name_at).ok_or_else(|| EngineError::Invalid("cannot read the WITH clause".into()))?;
+            collection_options(&sql.trim().trim_end_matches(';')[at..])?
+        }
+        _ => CollectionOptions::default(),
+    };
     let cascade = match tail {
         [] => false,
+        [_, ..] if with && create && !workspace => false,
         ["CASCADE"] if workspace && !create => true,
         _ => return Err(EngineError::Invalid(format!("unexpected '{}' after {} {} {name}", tail.join(" "), kw[0], kw[1]))),
     };
@@ -52,9 +62,28 @@ pub(crate) fn parse_cairn_ddl(sql: &str) -> Result<Option<Ddl>> {
         }
         (true, true) => Ddl::CreateWorkspace { name: parts[0].clone(), if_not_exists: flag },
         (true, false) => Ddl::DropWorkspace { name: parts[0].clone(), if_exists: flag, cascade },
-        (false, true) => Ddl::CreateCollection { name: table_name(parts)?, if_not_exists: flag },
+        (false, true) => Ddl::CreateCollection { name: table_name(parts)?, if_not_exists: flag, options: config },
         (false, false) => Ddl::DropCollection { name: table_name(parts)?, if_exists: flag },
     }))
+}
+
+/// Where the word after word `name_at` (the collection's name) begins in `sql`, trimmed.
+fn with_clause_start(sql: &str, name_at: usize) -> Option<usize> {
+    let text = sql.trim();
+    let mut words = 0;
+    let mut in_word = false;
+    for (i, c) in text.char_indices() {
+        if c.is_whitespace() {
+            in_word = false;
+        } else if !in_word {
+            in_word = true;
+            if words == name_at + 1 {
+                return Some(i);
+            }
+            words += 1;
+        }
+    }
+    None
 }
 
 /// The standard DDL statements Cairn maps onto workspaces and collections.
@@ -67,9 +96,11 @@ pub(crate) fn standard_ddl(stmt: &Statement) -> Result<Option<Ddl>> {
             }
             Some(Ddl::CreateWorkspace { name: t.collection, if_not_exists: *if_not_exists })
         }
-        Statement::CreateTable(ct) if ct.query.is_none() && ct.like.is_none() && !ct.external => {
-            Some(Ddl::CreateCollection { name: object_table_name(&ct.name)?, if_not_exists: ct.if_not_exists })
-        }
+        Statement::CreateTable(ct) if ct.query.is_none() && ct.like.is_none() && !ct.external => Some(Ddl::CreateCollection {
+            name: object_table_name(&ct.name)?,
+            if_not_exists: ct.if_not_exists,
+            options: CollectionOptions::default(),
+        }),
         Statement::Drop { object_type: ObjectType::Schema, names, if_exists, cascade, .. } if names.len() == 1 => {
             let t = object_table_name(&names[0])?;
             Some(Ddl::DropWorkspace { name: t.collection, if_exists: *if_exists, cascade: *cascade })
@@ -91,9 +122,17 @@ mod tests {
             parse_cairn_ddl("create collection if not exists Ws.\"Events\";").unwrap(),
             Some(Ddl::CreateCollection {
                 name: TableName { workspace: Some("ws".into()), collection: "Events".into() },
-                if_not_exists: true
+                if_not_exists: true,
+                options: CollectionOptions::default(),
             })
         );
+        let Some(Ddl::CreateCollection { options: config, .. }) =
+            parse_cairn_ddl("CREATE COLLECTION ev WITH (retention = '1 day', shards = 3);").unwrap()
+        else {
+            panic!("not a collection");
+        };
+        assert_eq!((config.shards, config.retention_micros), (Some(3), Some(86_400_000_000)));
+        assert!(parse_cairn_ddl("CREATE COLLECTION ev WITH (nope = 1)").is_err());
         assert_eq!(
             parse_cairn_ddl("DROP WORKSPACE IF EXISTS w CASCADE").unwrap(),
             Some(Ddl::DropWorkspace { name: "w".into(), if_exists: true, cascade: true })

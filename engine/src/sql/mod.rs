@@ -6,6 +6,7 @@
 
 mod ast;
 mod cairn_ddl;
+mod collection_options;
 pub(crate) mod column_names;
 mod dml;
 mod hint;

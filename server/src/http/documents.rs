@@ -1,12 +1,17 @@
 //! Document writes: add (insert or replace by `_id`), patch (JSON Patch) and delete, each
-//! document on its own. The reply lists every document's status in input order, with the
-//! collection's `last_offset`; when some documents were rejected the reply is a 400 naming
-//! the first one's index, and the others have still landed.
+//! document on its own. As Rockset does, a request is acknowledged once its documents are
+//! durable in the collection's log, before they are indexed: the reply lists every
+//! document's status in input order (`ADDED`, `PATCHED`, `DELETED`, or `ERROR` for one that
+//! was refused on sight) with `last_offset`, the offset to wait for to read them
+//! (`…/offsets/commit`). When some documents were refused the reply is a 400 naming the
+//! first one's index, and the others have still landed. A patch that cannot apply to the
+//! stored document (it is missing, a `test` fails) is skipped by the indexer and counted in
+//! the collection's stats.
 
 use axum::extract::{Path, State};
 use axum::{Extension, Json};
 use cairn_engine::Privilege;
-use cairn_storage::{Applied, PatchOp, StorageError, Value, WriteKind, WriteOp};
+use cairn_storage::{PatchOp, Value, WriteOp};
 use serde::Deserialize;
 use serde_json::{json, Value as JsonValue};
 
@@ -81,19 +86,14 @@ async fn write(
     ops: Vec<Result<WriteOp, (String, String)>>,
 ) -> Result<Json<JsonValue>, ApiError> {
     api.auth.check(&caller.0, Privilege::Write)?;
-    let collection = api.store.collection(&ws, &c)?;
+    let pipeline = api.ingest.collection(&ws, &c)?;
     let total = ops.len();
     let mut statuses: Vec<Option<JsonValue>> = vec![None; total];
-    let mut ids = vec![String::new(); total];
     let mut first_error: Option<(usize, String)> = None;
     let (mut valid, mut positions) = (Vec::with_capacity(total), Vec::with_capacity(total));
     for (i, op) in ops.into_iter().enumerate() {
         match op {
             Ok(op) => {
-                ids[i] = match &op {
-                    WriteOp::Patch { id, .. } | WriteOp::Delete { id } => id.clone(),
-                    WriteOp::Insert(doc) => id_of(doc).unwrap_or_default(),
-                };
                 valid.push(op);
                 positions.push(i);
             }
@@ -103,29 +103,30 @@ async fn write(
             }
         }
     }
-    let writer = collection.clone();
-    let results = tokio::task::spawn_blocking(move || writer.write(valid))
+    let kinds: Vec<&'static str> = valid.iter().map(status_of).collect();
+    // The `_id` an error names (a refused document has no generated one).
+    let ids: Vec<String> = valid
+        .iter()
+        .map(|op| match op {
+            WriteOp::Patch { id, .. } | WriteOp::Delete { id } => id.clone(),
+            WriteOp::Insert(doc) => id_of(doc).unwrap_or_default(),
+        })
+        .collect();
+    let written = tokio::task::spawn_blocking(move || pipeline.write(valid))
         .await
-        .map_err(|e| ApiError::internal(format!("the write task failed: {e}")))?;
-    let mut last_offset = 0;
-    for (result, i) in results.into_iter().zip(positions) {
-        statuses[i] = Some(match result {
-            Ok(applied) => {
-                last_offset = last_offset.max(applied.seq);
-                status(&c, &applied)
-            }
+        .map_err(|e| ApiError::internal(format!("the write task failed: {e}")))??;
+    for ((outcome, i), (kind, id)) in written.outcomes.into_iter().zip(positions).zip(kinds.into_iter().zip(ids)) {
+        statuses[i] = Some(match outcome {
+            Ok(taken) => json!({ "_collection": c, "_id": taken.id, "status": kind, "patch_id": null, "error": null }),
             Err(e) => {
                 let message = e.to_string();
-                if !matches!(e, StorageError::NotFound { .. } | StorageError::Patch { .. } | StorageError::InvalidDocument(_)) {
-                    tracing::warn!(error = %e, "a document write failed");
-                }
                 first_error = first_error.filter(|(at, _)| *at < i).or(Some((i, message.clone())));
-                error_status(&c, &ids[i], &message)
+                error_status(&c, &id, &message)
             }
         });
     }
     let data: Vec<JsonValue> = statuses.into_iter().map(|s| s.unwrap_or(JsonValue::Null)).collect();
-    let last_offset = if last_offset == 0 { collection.last_seq() } else { last_offset }.to_string();
+    let last_offset = written.last_offset.to_string();
     match first_error {
         None => Ok(Json(json!({ "data": data, "last_offset": last_offset }))),
         Some((index, message)) => {
@@ -140,14 +141,13 @@ async fn write(
     }
 }
 
-fn status(collection: &str, applied: &Applied) -> JsonValue {
-    let status = match applied.kind {
-        WriteKind::Inserted => "ADDED",
-        WriteKind::Replaced => "REPLACED",
-        WriteKind::Patched => "PATCHED",
-        WriteKind::Deleted => "DELETED",
-    };
-    json!({ "_collection": collection, "_id": applied.id, "status": status, "patch_id": null, "error": null })
+/// The status a taken write reports.
+fn status_of(op: &WriteOp) -> &'static str {
+    match op {
+        WriteOp::Insert(_) => "ADDED",
+        WriteOp::Patch { .. } => "PATCHED",
+        WriteOp::Delete { .. } => "DELETED",
+    }
 }
 
 fn error_status(collection: &str, id: &str, message: &str) -> JsonValue {

@@ -1,10 +1,11 @@
 //! REST errors, shaped like Rockset's `ErrorModel`: `{"type", "message", "error_id"}` with the
 //! HTTP status that says what went wrong (400 bad input, 401/403, 404, 408, 409, 413, 429,
-//! 500), derived from the error's SQLSTATE where it has one.
+//! 500, 507), derived from the error's SQLSTATE where it has one.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use cairn_connectors::IngestError;
 use cairn_engine::{EngineError, SqlState};
 use cairn_storage::StorageError;
 use serde_json::{json, Value as Json_};
@@ -88,9 +89,13 @@ impl From<Refusal> for ApiError {
                 (StatusCode::NOT_FOUND, "NOTFOUND")
             }
             S::DuplicateObject | S::DuplicateSchema | S::DuplicateTable => (StatusCode::CONFLICT, "ALREADYEXISTS"),
-            S::OutOfMemory | S::TooManyConnections => (StatusCode::TOO_MANY_REQUESTS, "RESOURCEEXCEEDED"),
+            S::OutOfMemory | S::TooManyConnections | S::ConfigurationLimitExceeded => {
+                (StatusCode::TOO_MANY_REQUESTS, "RESOURCEEXCEEDED")
+            }
+            S::DiskFull => (StatusCode::INSUFFICIENT_STORAGE, "RESOURCEEXCEEDED"),
             S::QueryCanceled => (StatusCode::REQUEST_TIMEOUT, "QUERY_TIMEOUT"),
-            S::InternalError | S::DataCorrupted => (StatusCode::INTERNAL_SERVER_ERROR, "INTERNALERROR"),
+            S::AdminShutdown => (StatusCode::SERVICE_UNAVAILABLE, "SERVICEUNAVAILABLE"),
+            S::InternalError | S::DataCorrupted | S::IoError => (StatusCode::INTERNAL_SERVER_ERROR, "INTERNALERROR"),
         };
         ApiError::new(status, kind, r.message)
     }
@@ -98,6 +103,12 @@ impl From<Refusal> for ApiError {
 
 impl From<StorageError> for ApiError {
     fn from(e: StorageError) -> ApiError {
+        Refusal::new(SqlState::from(&e), e.to_string()).into()
+    }
+}
+
+impl From<IngestError> for ApiError {
+    fn from(e: IngestError) -> ApiError {
         Refusal::new(SqlState::from(&e), e.to_string()).into()
     }
 }

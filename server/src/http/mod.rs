@@ -8,6 +8,7 @@ mod body;
 mod documents;
 mod error;
 mod keys;
+mod offsets;
 mod params;
 mod queries;
 mod results;
@@ -22,6 +23,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
+use cairn_connectors::Ingest;
 use cairn_engine::Engine;
 use cairn_storage::Store;
 use datafusion_postgres::pgwire::tokio::TlsAcceptor;
@@ -37,6 +39,7 @@ pub(crate) use error::ApiError;
 #[derive(Clone)]
 pub(crate) struct Api {
     engine: Arc<Engine>,
+    ingest: Arc<Ingest>,
     store: Arc<Store>,
     auth: Auth,
     /// Requests being served at once; one more is refused with 429.
@@ -59,9 +62,10 @@ pub(crate) struct Caller(pub String);
 /// The OpenAPI document describing this API.
 const OPENAPI: &str = include_str!("openapi.json");
 
-/// The API's routes over `engine` and `store`.
-pub(crate) fn router(engine: Arc<Engine>, store: Arc<Store>, auth: Auth, limits: Limits) -> Router {
-    let api = Api { engine, store, auth, slots: Arc::new(Semaphore::new(limits.max_concurrent)) };
+/// The API's routes over `engine` and the store `ingest` writes to.
+pub(crate) fn router(engine: Arc<Engine>, ingest: Arc<Ingest>, auth: Auth, limits: Limits) -> Router {
+    let store = Arc::clone(ingest.store());
+    let api = Api { engine, ingest, store, auth, slots: Arc::new(Semaphore::new(limits.max_concurrent)) };
     let org = Router::new()
         .route("/ws", get(workspaces::list).post(workspaces::create))
         .route("/ws/{ws}", get(workspaces::show).delete(workspaces::delete))
@@ -69,6 +73,7 @@ pub(crate) fn router(engine: Arc<Engine>, store: Arc<Store>, auth: Auth, limits:
         .route("/ws/{ws}/collections", get(workspaces::collections).post(workspaces::create_collection))
         .route("/ws/{ws}/collections/{c}", get(workspaces::collection).delete(workspaces::drop_collection))
         .route("/ws/{ws}/collections/{c}/docs", post(documents::add).patch(documents::patch).delete(documents::delete))
+        .route("/ws/{ws}/collections/{c}/offsets/commit", post(offsets::commit))
         .route("/queries", post(queries::run))
         .route("/users/{user}/apikeys", get(keys::list).post(keys::create))
         .route("/users/{user}/apikeys/{name}", get(keys::show).delete(keys::delete));

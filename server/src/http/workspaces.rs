@@ -155,8 +155,23 @@ pub(super) async fn collection(
     Path((ws, c)): Path<(String, String)>,
 ) -> Reply {
     api.auth.check(&caller.0, Privilege::Read)?;
-    let coll = api.store.collection(&ws, &c)?;
-    Ok(Json(json!({ "data": collection_json(&ws, &c, &coll) })))
+    let pipeline = api.ingest.collection(&ws, &c)?;
+    let mut data = collection_json(&ws, &c, pipeline.collection());
+    if let Some(stats) = data.get_mut("stats").and_then(Value::as_object_mut) {
+        let p = pipeline.stats();
+        stats.extend([
+            ("last_offset_appended".to_owned(), json!(p.last_appended.to_string())),
+            ("last_offset_applied".to_owned(), json!(p.last_applied.to_string())),
+            ("lag_records".to_owned(), json!(p.lag_records)),
+            ("lag_ms".to_owned(), json!(p.lag_millis)),
+            ("ingest_rate".to_owned(), json!(p.ingest_rate)),
+            ("rejected_records".to_owned(), json!(p.rejected)),
+            ("damaged_records".to_owned(), json!(p.damaged)),
+            ("last_error".to_owned(), json!(p.last_error)),
+            ("log_size".to_owned(), json!(p.log_bytes)),
+        ]);
+    }
+    Ok(Json(json!({ "data": data })))
 }
 
 /// `DELETE /ws/{ws}/collections/{c}`.

@@ -101,11 +101,15 @@ impl Queries {
 }
 
 impl Queries {
-    /// Runs an engine statement for `client`: as its role, in its session, under its
-    /// statement timeout.
+    /// Runs an engine statement for `client`: as its role, in its session, once the
+    /// offsets it set in `cairn.read_after` are applied, under its statement timeout.
     async fn execute<C: ClientInfo>(&self, client: &C, statement: &Statement, params: &[ScalarValue]) -> PgWireResult<Output> {
         let role = roles::role(client)?;
         let session = settings::session(client.metadata());
+        let (fences, wait) = settings::read_after(client.metadata());
+        if !fences.is_empty() {
+            self.engine.wait_for(&session, &fences, wait).await.map_err(Refusal::from)?;
+        }
         let timeout = settings::statement_timeout(client.metadata());
         Ok(statement::run(&self.engine, &self.auth, &role, &session, statement, params, timeout).await?)
     }

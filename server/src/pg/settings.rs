@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use cairn_engine::{Session, SqlState, SERVER_VERSION};
+use cairn_engine::{ReadFence, Session, SqlState, SERVER_VERSION};
 use datafusion_postgres::pgwire::types::format::FormatOptions;
 
 use crate::statement::Refusal;
@@ -110,6 +110,12 @@ pub(super) fn set(metadata: &mut Metadata, name: &str, value: Option<String>) ->
                 format!("client_encoding \"{v}\" is not supported: Cairn speaks UTF8"),
             ));
         }
+        (READ_AFTER, Some(v)) => {
+            ReadFence::parse_list(&v).map_err(|m| {
+                Refusal::new(SqlState::InvalidParameterValue, format!("invalid value for parameter \"{READ_AFTER}\": {m}"))
+            })?;
+            Some(v)
+        }
         ("statement_timeout" | "lock_timeout" | "idle_in_transaction_session_timeout", Some(v)) => {
             let ms = milliseconds(&v).ok_or_else(|| {
                 Refusal::new(SqlState::InvalidParameterValue, format!("invalid value for parameter \"{canonical}\": \"{v}\""))
@@ -162,6 +168,21 @@ fn show_ms(ms: u64) -> String {
     }
 }
 
+/// The setting naming offsets every statement of the session waits for before it runs:
+/// `SET cairn.read_after = 'shop.orders:1234'` (a write's `last_offset`).
+pub(super) const READ_AFTER: &str = "cairn.read_after";
+
+/// How long a statement waits for its read fences when the session set no statement
+/// timeout.
+const READ_AFTER_WAIT: Duration = Duration::from_secs(30);
+
+/// The read fences the session set (checked when they were set) and how long to wait for
+/// them: the statement timeout, else 30 seconds.
+pub(super) fn read_after(metadata: &Metadata) -> (Vec<ReadFence>, Duration) {
+    let fences = value(metadata, READ_AFTER).and_then(|v| ReadFence::parse_list(&v).ok()).unwrap_or_default();
+    (fences, statement_timeout(metadata).unwrap_or(READ_AFTER_WAIT))
+}
+
 /// The statement timeout the session set; None when there is none.
 pub(super) fn statement_timeout(metadata: &Metadata) -> Option<Duration> {
     let ms = value(metadata, "statement_timeout").and_then(|v| milliseconds(&v))?;
@@ -209,7 +230,12 @@ mod tests {
         assert_eq!(format_options(&m).date_style, "ISO, DMY");
         assert_eq!(set(&mut m, "search_path", Some("\"$user\", web".into())).unwrap().1, None);
         assert_eq!(session(&m).workspace.as_deref(), Some("web"));
+        assert_eq!(set(&mut m, READ_AFTER, Some("orders".into())).unwrap_err().state, SqlState::InvalidParameterValue);
+        set(&mut m, "CAIRN.READ_AFTER", Some("shop.orders:7".into())).unwrap();
+        assert_eq!(read_after(&m).0, vec![ReadFence { workspace: Some("shop".into()), collection: "orders".into(), offset: 7 }]);
+        assert_eq!(read_after(&m).1, Duration::from_secs(2), "the statement timeout bounds the wait");
         reset_all(&mut m);
+        assert_eq!(read_after(&m).0, vec![]);
         assert_eq!(value(&m, "DateStyle").unwrap(), "ISO, MDY");
         assert_eq!(session(&m).workspace.as_deref(), Some("commons"));
         assert_eq!(statement_timeout(&m), None);

@@ -48,6 +48,19 @@ impl Server {
         let _exited = self.child.wait();
     }
 
+    /// Kills the server with SIGKILL: no chance to flush or sync anything.
+    pub(crate) fn sigkill(&self) {
+        let _signalled = Command::new("kill").args(["-KILL", &self.child.id().to_string()]).status();
+    }
+
+    /// Starts a killed server again on the same data with `args`.
+    pub(crate) fn restart_killed(mut self, args: &[&str]) -> Server {
+        self.sigkill();
+        let _exited = self.child.wait();
+        let dir = std::mem::replace(&mut self._dir, tempfile::tempdir().expect("temp dir"));
+        Server::start_in(dir, "127.0.0.1", args)
+    }
+
     /// Starts `cairn serve` on `dir`, each listener on a port the system picks (so servers
     /// started at once never race for one), and reads the ports from the server's log.
     fn start_in(dir: tempfile::TempDir, http_host: &str, args: &[&str]) -> Server {
@@ -73,6 +86,11 @@ impl Server {
         while std::net::TcpStream::connect(("127.0.0.1", self.http_port)).is_err() && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(50));
         }
+        self.http_now(method, path, body, key)
+    }
+
+    /// [`Server::http`] without waiting for the server: status 0 when nothing answered.
+    pub(crate) fn http_now(&self, method: &str, path: &str, body: Option<&str>, key: Option<&str>) -> (u16, serde_json::Value) {
         let url = format!("http://127.0.0.1:{}{path}", self.http_port);
         let mut cmd = Command::new("curl");
         cmd.args(["-sS", "-X", method, "-w", "\n%{http_code}", "-H", "Content-Type: application/json"]);

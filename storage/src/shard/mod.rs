@@ -60,6 +60,8 @@ impl PathDict {
 pub(crate) struct WriterState {
     next_doc: u32,
     last_seq: u64,
+    /// The last ingest-log offset applied (0: none), written with the data it applied.
+    log_offset: u64,
 }
 
 /// One shard of a collection.
@@ -128,11 +130,16 @@ impl Shard {
         }
         let mut state = WriterState::default();
         if let Some(v) = self.db.get_cf(meta, STATE_KEY).ctx("loading shard state")? {
-            if v.len() != 12 {
+            // 12 bytes before the ingest log existed, 20 since.
+            if v.len() != 12 && v.len() != 20 {
                 return Err(corrupt("shard state", "bad length"));
             }
-            state.next_doc = u32::from_le_bytes(v[..4].try_into().map_err(|_| corrupt("shard state", "bad"))?);
-            state.last_seq = u64::from_le_bytes(v[4..].try_into().map_err(|_| corrupt("shard state", "bad"))?);
+            let bad = |_| corrupt("shard state", "bad");
+            state.next_doc = u32::from_le_bytes(v[..4].try_into().map_err(bad)?);
+            state.last_seq = u64::from_le_bytes(v[4..12].try_into().map_err(bad)?);
+            if v.len() == 20 {
+                state.log_offset = u64::from_le_bytes(v[12..20].try_into().map_err(bad)?);
+            }
         }
         let all = match self.db.get_cf(self.cf(cf::SEARCH), crate::index::keys::ALL_DOCS_KEY).ctx("loading doc count")? {
             Some(v) => posting::len(&v)?,
@@ -259,6 +266,17 @@ impl Shard {
     /// Highest sequence number this shard has made durable.
     pub fn last_seq(&self) -> u64 {
         self.writer.lock().map(|w| w.last_seq).unwrap_or(0)
+    }
+
+    /// The last ingest-log offset this shard applied (0: none).
+    pub fn log_offset(&self) -> u64 {
+        self.writer.lock().map(|w| w.log_offset).unwrap_or(0)
+    }
+
+    /// Makes everything written so far survive power loss (syncs RocksDB's write-ahead log):
+    /// after it, the log may drop what this shard applied.
+    pub fn sync_wal(&self) -> Result<()> {
+        self.db.flush_wal(true).ctx("syncing the write-ahead log")
     }
 
     /// Smart-schema counts: (path, type, number of documents), sorted by path then type.

@@ -72,37 +72,78 @@ impl Shard {
     /// come from `seq`. A per-document failure (bad patch, missing document) leaves the other
     /// documents' operations in place.
     pub fn apply(self: &Arc<Self>, ops: Vec<ShardOp>, seq: &AtomicU64, sync: bool) -> Vec<Result<Applied>> {
-        let mut writer = match self.writer.lock() {
-            Ok(w) => w,
-            Err(_) => return ops.iter().map(|_| Err(StorageError::Poisoned)).collect(),
-        };
+        let n = ops.len();
+        let Ok(mut writer) = self.writer.lock() else { return (0..n).map(|_| Err(StorageError::Poisoned)).collect() };
+        match self.apply_locked(&mut writer, ops, seq, sync, None) {
+            Ok(outcomes) => outcomes,
+            Err((outcomes, e)) => {
+                let msg = e.to_string();
+                outcomes.into_iter().map(|o| o.and(Err(StorageError::WriteFailed(msg.clone())))).collect()
+            }
+        }
+    }
+
+    /// Applies the ingest-log records `ops` (offset, write) that this shard has not applied
+    /// yet, and records `last` as its applied offset in the same write batch, so a crash
+    /// neither loses a record nor applies one twice. Returns the outcome of each record it
+    /// applied (records at or below its applied offset are skipped), or the error of the
+    /// write itself, when nothing of it was stored.
+    pub fn apply_logged(
+        self: &Arc<Self>,
+        ops: Vec<(u64, ShardOp)>,
+        last: u64,
+        seq: &AtomicU64,
+    ) -> Result<Vec<(u64, Result<Applied>)>> {
+        let mut writer = self.writer.lock().map_err(poisoned)?;
+        let applied = writer.log_offset;
+        if last <= applied {
+            return Ok(Vec::new());
+        }
+        let (offsets, ops): (Vec<u64>, Vec<ShardOp>) = ops.into_iter().filter(|(o, _)| *o > applied).unzip();
+        let results = self.apply_locked(&mut writer, ops, seq, false, Some(last)).map_err(|(_, e)| e)?;
+        Ok(offsets.into_iter().zip(results).collect())
+    }
+
+    /// Applies `ops` as one write batch; when the batch could not be committed, the error
+    /// with each operation's outcome as it would have been.
+    #[allow(clippy::type_complexity)]
+    fn apply_locked(
+        self: &Arc<Self>,
+        writer: &mut WriterState,
+        ops: Vec<ShardOp>,
+        seq: &AtomicU64,
+        sync: bool,
+        log_offset: Option<u64>,
+    ) -> std::result::Result<Vec<Result<Applied>>, (Vec<Result<Applied>>, StorageError)> {
         let Ok(pending) = self.pending.read().map(|p| Arc::clone(&p)) else {
-            return ops.iter().map(|_| Err(StorageError::Poisoned)).collect();
+            return Err((ops.iter().map(|_| Err(StorageError::Poisoned)).collect(), StorageError::Poisoned));
         };
         let mut b = BatchBuilder::new(self, *writer, pending);
         let outcomes: Vec<Result<(String, WriteKind)>> = ops.into_iter().map(|op| b.apply_op(op)).collect();
         let ok = outcomes.iter().filter(|o| o.is_ok()).count() as u64;
         let base = seq.fetch_add(ok, Ordering::SeqCst);
         b.state.last_seq = b.state.last_seq.max(base + ok);
-        match b.commit(sync) {
+        if let Some(offset) = log_offset {
+            b.state.log_offset = offset;
+        }
+        let committed = b.commit(sync);
+        let mut n = base;
+        let outcomes: Vec<Result<Applied>> = outcomes
+            .into_iter()
+            .map(|o| {
+                o.map(|(id, kind)| {
+                    n += 1;
+                    Applied { id, kind, seq: n }
+                })
+            })
+            .collect();
+        match committed {
             Ok(state) => {
                 *writer = state;
                 self.maybe_fold();
-                let mut n = base;
-                outcomes
-                    .into_iter()
-                    .map(|o| {
-                        o.map(|(id, kind)| {
-                            n += 1;
-                            Applied { id, kind, seq: n }
-                        })
-                    })
-                    .collect()
+                Ok(outcomes)
             }
-            Err(e) => {
-                let msg = e.to_string();
-                outcomes.into_iter().map(|o| o.and(Err(StorageError::WriteFailed(msg.clone())))).collect()
-            }
+            Err(e) => Err((outcomes, StorageError::WriteFailed(e.to_string()))),
         }
     }
 }
@@ -337,9 +378,10 @@ impl<'a> BatchBuilder<'a> {
         for (name, id) in &self.new_paths {
             self.batch.put(cf::META, &keys::path_key(name), &id.to_be_bytes());
         }
-        let mut state = [0u8; 12];
+        let mut state = [0u8; 20];
         state[..4].copy_from_slice(&self.state.next_doc.to_le_bytes());
-        state[4..].copy_from_slice(&self.state.last_seq.to_le_bytes());
+        state[4..12].copy_from_slice(&self.state.last_seq.to_le_bytes());
+        state[12..].copy_from_slice(&self.state.log_offset.to_le_bytes());
         self.batch.put(cf::META, keys::STATE_KEY, &state);
         let mut wo = WriteOptions::default();
         wo.set_sync(sync);

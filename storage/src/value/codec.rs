@@ -101,7 +101,8 @@ pub fn put_varint(mut v: u64, out: &mut Vec<u8>) {
     out.push(v as u8);
 }
 
-fn put_bytes(b: &[u8], out: &mut Vec<u8>) {
+/// A varint length, then the bytes.
+pub fn put_bytes(b: &[u8], out: &mut Vec<u8>) {
     put_varint(b.len() as u64, out);
     out.extend_from_slice(b);
 }
