@@ -34,7 +34,7 @@ pub struct Written {
 }
 
 /// A collection's pipeline figures.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct PipelineStats {
     /// The last offset appended to the log (durable).
     pub last_appended: u64,
@@ -148,14 +148,15 @@ impl CollectionPipeline {
         let prepared = self.collection.prepare(ops);
         let payloads: Vec<Vec<u8>> = prepared.iter().filter_map(|p| p.as_ref().ok()).map(record::encode).collect();
         let bytes: u64 = payloads.iter().map(|p| p.len() as u64).sum();
-        if payloads.is_empty() {
-            let outcomes = prepared.into_iter().map(|p| p.map(|op| Accepted { offset: 0, id: id_of(&op) })).collect();
-            return Ok(Written { outcomes, last_offset: self.log.last_offset() });
-        }
-        self.admit()?;
-        let range = self.log.append(payloads).map_err(IngestError::from_log)?;
-        self.appended(&range, bytes)?;
-        let mut next = *range.start();
+        // Nothing to append when every document was refused: the last offset is the log's.
+        let (mut next, last_offset) = if payloads.is_empty() {
+            (0, self.log.last_offset())
+        } else {
+            self.admit()?;
+            let range = self.log.append(payloads).map_err(IngestError::from_log)?;
+            self.appended(&range, bytes)?;
+            (*range.start(), *range.end())
+        };
         let outcomes = prepared
             .into_iter()
             .map(|p| {
@@ -165,7 +166,7 @@ impl CollectionPipeline {
                 })
             })
             .collect();
-        Ok(Written { outcomes, last_offset: *range.end() })
+        Ok(Written { outcomes, last_offset })
     }
 
     /// Waits while the indexer is more than the bounds behind; refuses after the wait.
@@ -244,17 +245,8 @@ impl CollectionPipeline {
         let last_appended = self.log.last_offset();
         let log_bytes = self.log.size_bytes();
         let Ok(p) = self.progress.lock() else {
-            return PipelineStats {
-                last_appended,
-                last_applied: 0,
-                lag_records: 0,
-                lag_millis: 0,
-                ingest_rate: 0.0,
-                rejected: 0,
-                damaged: 0,
-                last_error: Some("the pipeline's state was poisoned".into()),
-                log_bytes,
-            };
+            let last_error = Some("the pipeline's state was poisoned".into());
+            return PipelineStats { last_appended, last_error, log_bytes, ..PipelineStats::default() };
         };
         let lag_millis =
             p.appends.iter().find(|(end, _)| *end > p.applied).map(|(_, at)| at.elapsed().as_millis() as u64).unwrap_or(0);

@@ -25,7 +25,8 @@ pub(crate) enum Ddl {
 /// Parses Cairn's own DDL (`CREATE|DROP WORKSPACE|COLLECTION`), which SQL parsers do not know.
 /// None when `sql` is something else.
 pub(crate) fn parse_cairn_ddl(sql: &str) -> Result<Option<Ddl>> {
-    let words: Vec<&str> = sql.trim().trim_end_matches(';').split_whitespace().collect();
+    let text = sql.trim().trim_end_matches(';');
+    let words: Vec<&str> = text.split_whitespace().collect();
     let upper: Vec<String> = words.iter().map(|w| w.to_ascii_uppercase()).collect();
     let kw: Vec<&str> = upper.iter().map(String::as_str).collect();
     let (create, rest) = match kw.as_slice() {
@@ -41,17 +42,15 @@ pub(crate) fn parse_cairn_ddl(sql: &str) -> Result<Option<Ddl>> {
     };
     let name = words.get(name_at).ok_or_else(|| EngineError::Invalid(format!("{} {} needs a name", kw[0], kw[1])))?;
     let tail = &kw[name_at + 1..];
-    let with = tail.first().is_some_and(|w| *w == "WITH" || w.starts_with("WITH("));
-    let config = match tail.first() {
-        Some(_) if with && create && !workspace => {
-            let at = with_clause_start(sql, name_at).ok_or_else(|| EngineError::Invalid("cannot read the WITH clause".into()))?;
-            collection_options(&sql.trim().trim_end_matches(';')[at..])?
-        }
+    let with = create && !workspace && tail.first().is_some_and(|w| *w == "WITH" || w.starts_with("WITH("));
+    let config = match words.get(name_at + 1) {
+        // The clause runs from its word (a slice of `text`) to the end.
+        Some(word) if with => collection_options(&text[word.as_ptr() as usize - text.as_ptr() as usize..])?,
         _ => CollectionOptions::default(),
     };
     let cascade = match tail {
         [] => false,
-        [_, ..] if with && create && !workspace => false,
+        [_, ..] if with => false,
         ["CASCADE"] if workspace && !create => true,
         _ => return Err(EngineError::Invalid(format!("unexpected '{}' after {} {} {name}", tail.join(" "), kw[0], kw[1]))),
     };
@@ -65,25 +64,6 @@ pub(crate) fn parse_cairn_ddl(sql: &str) -> Result<Option<Ddl>> {
         (false, true) => Ddl::CreateCollection { name: table_name(parts)?, if_not_exists: flag, options: config },
         (false, false) => Ddl::DropCollection { name: table_name(parts)?, if_exists: flag },
     }))
-}
-
-/// Where the word after word `name_at` (the collection's name) begins in `sql`, trimmed.
-fn with_clause_start(sql: &str, name_at: usize) -> Option<usize> {
-    let text = sql.trim();
-    let mut words = 0;
-    let mut in_word = false;
-    for (i, c) in text.char_indices() {
-        if c.is_whitespace() {
-            in_word = false;
-        } else if !in_word {
-            in_word = true;
-            if words == name_at + 1 {
-                return Some(i);
-            }
-            words += 1;
-        }
-    }
-    None
 }
 
 /// The standard DDL statements Cairn maps onto workspaces and collections.
