@@ -293,7 +293,12 @@ impl Log for FileLog {
                 q.leading = true;
                 let batch = std::mem::take(&mut q.waiting);
                 drop(q);
-                let results = s.write_batch(batch);
+                let tickets: Vec<u64> = batch.iter().map(|(t, _)| *t).collect();
+                // A leader that panicked must still hand its appenders an answer and give up
+                // leading, or they would wait forever; the writer's lock is poisoned then, so
+                // the log refuses appends until it is opened again.
+                let results = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| s.write_batch(batch)))
+                    .unwrap_or_else(|_| tickets.into_iter().map(|t| (t, Err(LogError::Poisoned))).collect());
                 q = s.queue.lock().map_err(|_| LogError::Poisoned)?;
                 q.done.extend(results);
                 q.leading = false;
