@@ -304,3 +304,51 @@ async fn min_max_and_counts_come_from_the_ordered_index() {
         assert!(!physical_plan(&engine, sql).await.contains("IndexExtremesExec"), "{sql}");
     }
 }
+
+/// Documents past a retention window never show, even before the background expiry (which
+/// needs the collection's indexer; this store has none running) has dropped them.
+#[tokio::test]
+async fn documents_past_the_retention_window_never_show() {
+    let (engine, store, _dir) = engine_and_store();
+    let hour = 3_600_000_000i64;
+    let config = CollectionConfig { retention_micros: Some(hour), ..Default::default() };
+    let coll = store.create_collection("commons", "ev", config).expect("create");
+    let now = cairn_storage::document::now_micros();
+    let docs = [("old", now - 2 * hour, "a"), ("new", now - hour / 2, "a"), ("newer", now, "b")];
+    let ops = docs
+        .iter()
+        .map(|(id, t, kind)| {
+            WriteOp::Insert(
+                Value::from_json_str(&format!(r#"{{"_id":"{id}","_event_time":{t},"kind":"{kind}"}}"#)).expect("json"),
+            )
+        })
+        .collect();
+    for r in coll.write(ops) {
+        r.expect("write");
+    }
+    assert_eq!(coll.stats().doc_count, 3, "the old document is still stored");
+
+    for (sql, expected) in [
+        ("SELECT _id FROM ev", vec!["new", "newer"]),
+        ("SELECT count(*) FROM ev", vec!["2"]),
+        ("SELECT kind, count(*) FROM ev GROUP BY kind", vec!["a|1", "b|1"]),
+        ("SELECT count(_id) FROM ev WHERE _id = 'old'", vec!["0"]),
+        ("SELECT _id FROM ev WHERE kind = 'a'", vec!["new"]),
+        ("SELECT min(_id) FROM ev", vec!["new"]),
+        ("SELECT _id FROM ev ORDER BY _id LIMIT 1", vec!["new"]),
+        ("SELECT _id FROM ev LIMIT 5", vec!["new", "newer"]),
+        ("SELECT _id FROM ev WHERE kind = 'a' LIMIT 1", vec!["new"]),
+    ] {
+        assert_eq!(answer(&engine, sql).await, expected, "{sql}");
+    }
+    let plan = physical_plan(&engine, "SELECT count(*) FROM ev").await;
+    assert!(plan.contains("FilterExec: _event_time@"), "{plan}");
+
+    // Expiry drops the document; the answers stay the same, and with nothing expired left the
+    // index answers aggregates again.
+    assert_eq!(coll.expire(cairn_storage::document::now_micros()).expect("expire"), 1);
+    assert_eq!(answer(&engine, "SELECT _id FROM ev").await, ["new", "newer"]);
+    assert_eq!(answer(&engine, "SELECT min(kind), count(*) FROM ev").await, ["a|2"]);
+    let plan = physical_plan(&engine, "SELECT min(kind), count(*) FROM ev").await;
+    assert!(!plan.contains("FilterExec") && plan.contains("IndexExtremesExec"), "{plan}");
+}

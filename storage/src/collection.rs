@@ -307,6 +307,17 @@ impl Collection {
         Ok(total)
     }
 
+    /// Whether any document's event time is before `cutoff`: documents a query must not show
+    /// though the background expiry has not dropped them yet.
+    pub fn any_expired(&self, cutoff: i64) -> Result<bool> {
+        for shard in &self.shards {
+            if shard.snapshot().any_expired(cutoff)? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
     /// Checks every shard's indexes against its row index.
     pub fn verify(&self) -> Result<VerifyReport> {
         let mut total = VerifyReport::default();
@@ -321,6 +332,50 @@ impl Collection {
     /// Flushes and fully compacts every shard.
     pub fn compact(&self) -> Result<()> {
         self.shards.iter().try_for_each(|s| s.compact())
+    }
+
+    /// Folds every shard's pending postings and flushes its memtables (see [`Shard::settle`]).
+    pub fn settle(&self) -> Result<()> {
+        self.shards.iter().try_for_each(|s| s.settle())
+    }
+
+    /// Settles, then fully compacts every shard one index family at a time while writes go
+    /// on, asking `go` with the family's size before each; true when it compacted everything,
+    /// false when `go` said no.
+    pub fn compact_while(&self, go: impl Fn(u64) -> bool) -> Result<bool> {
+        self.settle()?;
+        for shard in &self.shards {
+            for family in 0..crate::index::keys::cf::ALL.len() {
+                if !go(shard.family_bytes(family)) {
+                    return Ok(false);
+                }
+                shard.compact_family(family)?;
+            }
+        }
+        Ok(true)
+    }
+
+    /// Stops every shard's background work, a compaction in progress included: the
+    /// collection takes no more flushes afterwards, so only for one about to be closed.
+    pub fn cancel_background_work(&self) {
+        self.shards.iter().for_each(|s| s.cancel_background_work());
+    }
+
+    /// Bytes of the collection's SST files (what it takes on disk once settled).
+    pub fn disk_bytes(&self) -> u64 {
+        self.shards.iter().flat_map(|s| s.size_report()).map(|(_, sst, _)| sst).sum()
+    }
+
+    /// SST files in level 0, every shard and family: flushed and not yet compacted into the
+    /// sorted levels below.
+    pub fn level0_files(&self) -> u64 {
+        self.shards.iter().map(|s| s.level0_files()).sum()
+    }
+
+    /// Bytes held in memtables, not yet flushed to SST files (their write-ahead log is on
+    /// disk, and the flush takes about as much room again).
+    pub fn memtable_bytes(&self) -> u64 {
+        self.shards.iter().flat_map(|s| s.size_report()).map(|(_, _, mem)| mem).sum()
     }
 
     /// Flushes every shard's memtables.

@@ -16,6 +16,22 @@ pub enum IngestError {
     /// The disk is full; nothing of the write was kept. Reads go on working.
     #[error("the disk holding the ingest log is full; the write was not kept: {0}")]
     DiskFull(LogError),
+    /// The disk's free space is below what indexing what the log holds needs, plus a
+    /// reserve; nothing of the write was kept. Writes resume once space is freed (documents
+    /// deleted and compacted away, a collection dropped, retention, or room made outside
+    /// Cairn).
+    #[error(
+        "the disk holding {} is nearly full ({free} bytes free, {needed} needed to index this write and what is          pending, with a reserve); the write was not kept. Writes resume once space is freed",
+        dir.display()
+    )]
+    DiskLow {
+        /// The collection's directory.
+        dir: std::path::PathBuf,
+        /// Bytes free.
+        free: u64,
+        /// Bytes needed.
+        needed: u64,
+    },
     /// The server is shutting down and takes no more writes.
     #[error("the server is shutting down; the write was not taken")]
     ShutDown,

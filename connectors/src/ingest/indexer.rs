@@ -4,7 +4,8 @@
 //! a failure of the write itself (a full disk) is retried until it succeeds, so nothing is
 //! skipped for want of space. Every few seconds the shards' write-ahead logs are synced and
 //! the log drops the segments below what they applied; every second, a collection with a
-//! retention window drops the documents that left it.
+//! retention window drops the documents that left it; when the log is quiet, the collection
+//! settles and compacts ([`super::upkeep`]).
 //!
 //! [`Collection::apply_logged`]: cairn_storage::Collection::apply_logged
 
@@ -15,6 +16,7 @@ use std::time::{Duration, Instant};
 use cairn_storage::{document, record, ShardOp, StorageError};
 
 use super::pipeline::{CollectionPipeline, FAILURES_KEPT};
+use super::upkeep::Upkeep;
 use crate::log::{LogEntry, LogReader};
 
 /// How long an idle indexer waits for new records before it looks around.
@@ -34,6 +36,7 @@ pub(super) fn run(p: &Arc<CollectionPipeline>) {
     let mut last_look = Instant::now();
     let mut truncated_to = 0;
     let mut last_expiry = Instant::now();
+    let mut upkeep = Upkeep::new();
     while !p.stopping.load(Ordering::SeqCst) {
         if last_expiry.elapsed() >= EXPIRE_EVERY {
             last_expiry = Instant::now();
@@ -70,6 +73,7 @@ pub(super) fn run(p: &Arc<CollectionPipeline>) {
                 truncated_to = truncate(p, applied);
                 last_truncate = Instant::now();
             }
+            upkeep.idle(p);
             p.log.wait_beyond(applied, IDLE_WAIT);
             continue;
         }
@@ -79,11 +83,13 @@ pub(super) fn run(p: &Arc<CollectionPipeline>) {
             std::thread::sleep(RETRY_AFTER);
             continue;
         }
+        upkeep.applied();
         if last_truncate.elapsed() >= p.options.truncate_every {
             truncated_to = truncate(p, p.applied_offset());
             last_truncate = Instant::now();
         }
     }
+    upkeep.finish();
 }
 
 /// A reader after `applied`, or none (reported) when the log cannot be read.
@@ -169,7 +175,7 @@ fn apply(p: &CollectionPipeline, entries: &[LogEntry]) -> bool {
 }
 
 /// Records a problem in the pipeline's figures (and the server's log).
-fn report(p: &CollectionPipeline, message: String, damaged: bool) {
+pub(super) fn report(p: &CollectionPipeline, message: String, damaged: bool) {
     tracing::error!(collection = %format!("{}.{}", p.ws, p.name), "{message}");
     if let Ok(mut progress) = p.progress.lock() {
         if damaged {

@@ -9,11 +9,14 @@
 //!
 //! [`Collection::prepare`]: cairn_storage::Collection::prepare
 
+mod disk;
 mod error;
 mod indexer;
 mod pipeline;
+mod upkeep;
 
 use std::collections::HashMap;
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -39,6 +42,9 @@ pub struct IngestOptions {
     pub batch_bytes: usize,
     /// How often the indexer lets the log drop what the shards have made durable.
     pub truncate_every: Duration,
+    /// Free disk space below which writes are refused (at most a fifth of the disk), kept
+    /// for indexing what the log already took.
+    pub min_free_disk: u64,
 }
 
 impl Default for IngestOptions {
@@ -50,6 +56,7 @@ impl Default for IngestOptions {
             backpressure_wait: Duration::from_secs(10),
             batch_bytes: 8 << 20,
             truncate_every: Duration::from_secs(2),
+            min_free_disk: 1 << 30,
         }
     }
 }
@@ -59,6 +66,8 @@ pub struct Ingest {
     store: Arc<Store>,
     options: IngestOptions,
     pipelines: Mutex<Pipelines>,
+    /// Taken by the one collection compacting at a time.
+    compaction_slot: Arc<AtomicBool>,
 }
 
 /// The running pipelines, by workspace and collection; none start once shut down.
@@ -72,7 +81,7 @@ impl Ingest {
     /// The write path over `store`. Every existing collection's indexer starts at once and
     /// applies what its log holds beyond what the collection applied before.
     pub fn open(store: Arc<Store>, options: IngestOptions) -> Result<Arc<Ingest>, IngestError> {
-        let ingest = Arc::new(Ingest { store, options, pipelines: Mutex::default() });
+        let ingest = Arc::new(Ingest { store, options, pipelines: Mutex::default(), compaction_slot: Arc::default() });
         for ws in ingest.store.workspaces()? {
             for name in ingest.store.collections(&ws)? {
                 ingest.collection(&ws, &name)?;
@@ -101,9 +110,27 @@ impl Ingest {
             }
             p.close();
         }
-        let pipeline = CollectionPipeline::start(Arc::clone(&self.store), ws, name, collection, &self.options)?;
+        let pipeline =
+            CollectionPipeline::start(Arc::clone(&self.store), ws, name, collection, &self.options, &self.compaction_slot)?;
         pipelines.running.insert(key, Arc::clone(&pipeline));
         Ok(pipeline)
+    }
+
+    /// The figures of every running pipeline of a collection that still exists, by workspace
+    /// and collection name (a collection not written since the server started has none).
+    /// Starts nothing.
+    pub fn running_stats(&self) -> Vec<(String, String, PipelineStats)> {
+        let running: Vec<_> = match self.pipelines.lock() {
+            Ok(p) => p.running.iter().map(|((ws, name), p)| (ws.clone(), name.clone(), Arc::clone(p))).collect(),
+            Err(_) => return Vec::new(),
+        };
+        let mut out: Vec<_> = running
+            .into_iter()
+            .filter(|(ws, name, p)| self.store.collection(ws, name).is_ok_and(|c| Arc::ptr_eq(&c, p.collection())))
+            .map(|(ws, name, p)| (ws, name, p.stats()))
+            .collect();
+        out.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+        out
     }
 
     /// Closes the pipeline of `ws.name` before the collection is dropped: its indexer stops

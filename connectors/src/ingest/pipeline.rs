@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use cairn_storage::{document, record, Collection, ShardOp, StorageError, Store, WriteOp};
 
-use super::{indexer, IngestError, IngestOptions};
+use super::{disk, indexer, IngestError, IngestOptions};
 use crate::log::{FileLog, Log};
 
 /// A document the log took.
@@ -78,6 +78,10 @@ pub(super) struct Progress {
 /// Failed records remembered for writers to find theirs.
 pub(super) const FAILURES_KEPT: usize = 4096;
 
+/// Disk bytes a record's payload takes as it is indexed, at most: the shards' write-ahead log
+/// and the flushed row, column and search index entries.
+const INDEXING_ROOM: u64 = 4;
+
 /// Appends remembered for the lag in time; older ones are merged.
 const APPEND_MARKS: usize = 4096;
 
@@ -92,6 +96,10 @@ pub struct CollectionPipeline {
     pub(super) progress: Mutex<Progress>,
     pub(super) progress_changed: Condvar,
     pub(super) stopping: AtomicBool,
+    /// Held by the one collection of the store compacting ([`super::upkeep`]).
+    pub(super) compaction_slot: Arc<AtomicBool>,
+    /// Whether this collection is compacting now.
+    pub(super) compacting: AtomicBool,
     thread: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -103,6 +111,7 @@ impl CollectionPipeline {
         name: &str,
         collection: Arc<Collection>,
         options: &IngestOptions,
+        compaction_slot: &Arc<AtomicBool>,
     ) -> Result<Arc<CollectionPipeline>, IngestError> {
         // Shards resume from their own offsets; the log continues after the highest of them.
         let applied = collection.log_offset();
@@ -119,6 +128,8 @@ impl CollectionPipeline {
             progress: Mutex::new(Progress { applied, appended_bytes: log_bytes, ..Progress::default() }),
             progress_changed: Condvar::new(),
             stopping: AtomicBool::new(false),
+            compaction_slot: Arc::clone(compaction_slot),
+            compacting: AtomicBool::new(false),
             thread: Mutex::default(),
         });
         let runner = Arc::clone(&pipeline);
@@ -152,6 +163,7 @@ impl CollectionPipeline {
         let (mut next, last_offset) = if payloads.is_empty() {
             (0, self.log.last_offset())
         } else {
+            self.check_space(bytes)?;
             self.admit()?;
             let range = self.log.append(payloads).map_err(IngestError::from_log)?;
             self.appended(&range, bytes)?;
@@ -167,6 +179,29 @@ impl CollectionPipeline {
             })
             .collect();
         Ok(Written { outcomes, last_offset })
+    }
+
+    /// Refuses a write of `bytes` unless the disk has room, beyond the reserve, to index it
+    /// and what the log holds unapplied ([`INDEXING_ROOM`] times their bytes) and to flush the
+    /// memtables: what the log takes must always fit into the indexes.
+    fn check_space(&self, bytes: u64) -> Result<(), IngestError> {
+        let Some((free, total)) = disk::space(self.collection.dir()) else { return Ok(()) };
+        let unapplied = self.lock_progress().map(|p| p.appended_bytes.saturating_sub(p.applied_bytes))?;
+        let needed = disk::reserve(self.options.min_free_disk, total)
+            .saturating_add(bytes.saturating_add(unapplied).saturating_mul(INDEXING_ROOM))
+            .saturating_add(self.collection.memtable_bytes());
+        if free < needed {
+            return Err(IngestError::DiskLow { dir: self.collection.dir().to_owned(), free, needed });
+        }
+        Ok(())
+    }
+
+    /// Whether the disk has `bytes` free beyond the reserve (a full compaction's room, say).
+    pub(super) fn has_room_for(&self, bytes: u64) -> bool {
+        match disk::space(self.collection.dir()) {
+            Some((free, total)) => free >= bytes.saturating_add(disk::reserve(self.options.min_free_disk, total)),
+            None => true,
+        }
     }
 
     /// Waits while the indexer is more than the bounds behind; refuses after the wait.
@@ -267,9 +302,13 @@ impl CollectionPipeline {
         }
     }
 
-    /// Asks the indexer to stop (it finishes the batch it is applying).
+    /// Asks the indexer to stop (it finishes the batch it is applying). A compaction in
+    /// progress is cancelled: the collection is being closed.
     pub(super) fn stop(&self) {
         self.stopping.store(true, Ordering::SeqCst);
+        if self.compacting.load(Ordering::SeqCst) {
+            self.collection.cancel_background_work();
+        }
         self.progress_changed.notify_all();
     }
 

@@ -1,6 +1,6 @@
 //! The pipeline over a real store: writes become visible once applied, an indexer that was
-//! stopped leaves its records to the next start, and writers are held back (then refused)
-//! when the indexer is too far behind.
+//! stopped leaves its records to the next start, writers are held back (then refused) when
+//! the indexer is too far behind, and a quiet collection settles and compacts by itself.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -99,4 +99,28 @@ fn documents_past_the_retention_window_are_dropped_in_the_background() {
         std::thread::sleep(Duration::from_millis(50));
     }
     assert!(p.collection().get("new").unwrap().is_some());
+}
+
+#[test]
+fn a_quiet_collection_settles_and_compacts_by_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path());
+    store.create_collection(DEFAULT_WORKSPACE, "ev", CollectionConfig { shards: 2, ..Default::default() }).unwrap();
+    let ingest = Ingest::open(store, IngestOptions::default()).unwrap();
+    let p = ingest.collection(DEFAULT_WORKSPACE, "ev").unwrap();
+    let docs = (0..2000).map(|i| doc(&format!(r#"{{"_id":"d{i}","n":{i},"kind":"k{}"}}"#, i % 7))).collect();
+    let written = p.write(docs).unwrap();
+    assert!(p.wait_applied(written.last_offset, Duration::from_secs(10)));
+    let unflushed = p.collection().memtable_bytes();
+    assert!(unflushed > 100_000, "just applied, nothing flushed yet: {unflushed} bytes in memtables");
+    // Settling flushes the memtables into level 0 (empty ones still count a few bytes); the
+    // compaction then sorts those files into the levels below.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while p.collection().memtable_bytes() * 4 > unflushed || p.collection().level0_files() > 0 {
+        assert!(std::time::Instant::now() < deadline, "not settled and compacted after 30 s");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(p.collection().disk_bytes() > 0);
+    assert_eq!(p.collection().stats().doc_count, 2000);
+    assert_eq!(p.collection().get("d1999").unwrap().and_then(|d| d.get("n").cloned()), Some(Value::Int(1999)));
 }

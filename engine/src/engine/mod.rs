@@ -64,7 +64,7 @@ impl Engine {
 
     fn with_runtime(ingest: Arc<Ingest>, runtime: Arc<RuntimeEnv>) -> Engine {
         let store = Arc::clone(ingest.store());
-        let (ctx, catalog_state) = setup::contexts(&store, runtime);
+        let (ctx, catalog_state) = setup::contexts(&ingest, runtime);
         Engine { store, ingest, ctx, catalog_state, plans: PlanCache::default(), compat: PostgresCompatibilityParser::new() }
     }
 

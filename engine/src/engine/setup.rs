@@ -4,7 +4,8 @@
 
 use std::sync::Arc;
 
-use cairn_storage::{Store, DEFAULT_WORKSPACE};
+use cairn_connectors::Ingest;
+use cairn_storage::DEFAULT_WORKSPACE;
 use datafusion::execution::context::{SessionConfig, SessionContext};
 use datafusion::execution::registry::FunctionRegistry;
 use datafusion::execution::runtime_env::RuntimeEnv;
@@ -26,7 +27,8 @@ use crate::scan::IndexAggregates;
 
 /// The context statements are planned in, and the session state for queries of the system
 /// catalog (PostgreSQL's coercions, PostgreSQL's information_schema).
-pub(super) fn contexts(store: &Arc<Store>, runtime: Arc<RuntimeEnv>) -> (SessionContext, SessionState) {
+pub(super) fn contexts(ingest: &Arc<Ingest>, runtime: Arc<RuntimeEnv>) -> (SessionContext, SessionState) {
+    let store = ingest.store();
     let mut config = SessionConfig::new()
         .with_information_schema(true)
         .with_create_default_catalog_and_schema(false)
@@ -59,7 +61,7 @@ pub(super) fn contexts(store: &Arc<Store>, runtime: Arc<RuntimeEnv>) -> (Session
     ctx.register_udtf("json_docs", Arc::new(JsonDocs));
     ctx.register_catalog(CATALOG, Arc::new(CairnCatalog::new(store.clone())));
     // Built from data compiled into the binary: failing is a defect, not a condition.
-    pg_catalog::install(&ctx, CATALOG).expect("pg_catalog installs");
+    pg_catalog::install(&ctx, CATALOG, ingest).expect("pg_catalog installs");
     // Catalog queries read PostgreSQL's information_schema (views over pg_catalog), not
     // DataFusion's.
     let information_schema = Arc::new(InformationSchema::default());

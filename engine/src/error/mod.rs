@@ -70,7 +70,7 @@ impl From<&IngestError> for SqlState {
     fn from(e: &IngestError) -> SqlState {
         match e {
             IngestError::Storage(e) => SqlState::from(e),
-            IngestError::DiskFull(_) => SqlState::DiskFull,
+            IngestError::DiskFull(_) | IngestError::DiskLow { .. } => SqlState::DiskFull,
             IngestError::Overloaded { .. } => SqlState::ConfigurationLimitExceeded,
             IngestError::Log(LogError::TooLarge { .. }) => SqlState::ProgramLimitExceeded,
             IngestError::Log(_) => SqlState::IoError,

@@ -2,7 +2,9 @@
 //! is planned; filters the converged index can answer are pushed into the scan (those it
 //! answers exactly are not checked again above it), which picks
 //! its access path by cost ([`super::access_path`]) and reads shards in parallel
-//! ([`super::collection_scan`]).
+//! ([`super::collection_scan`]). A collection with a retention window holding documents past
+//! it is read through a filter on `_event_time`, so they never show, even before the
+//! background expiry has dropped them.
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
@@ -10,14 +12,17 @@ use std::sync::Arc;
 
 use arrow_schema::SchemaRef;
 use async_trait::async_trait;
+use cairn_storage::document::{now_micros, EVENT_TIME_FIELD};
 use cairn_storage::{Collection, CollectionStats, Store};
 use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::tree_node::{Transformed, TreeNode};
-use datafusion::common::{Column, DFSchema};
+use datafusion::common::{Column, DFSchema, ScalarValue};
 use datafusion::datasource::TableType;
 use datafusion::error::Result as DFResult;
 use datafusion::logical_expr::utils::conjunction as conjunction_expr;
-use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
+use datafusion::logical_expr::{Expr, Operator, TableProviderFilterPushDown};
+use datafusion::physical_expr::expressions::{BinaryExpr, Column as ColumnExpr, Literal};
+use datafusion::physical_plan::filter::FilterExecBuilder;
 use datafusion::physical_plan::ExecutionPlan;
 
 use super::access_path::{choose, AccessPath, QueryHint};
@@ -135,6 +140,18 @@ impl CollectionTable {
     }
 }
 
+/// `scan`'s rows whose event time (its output `column`) is at or after `cutoff`, projected
+/// to its first `shown` columns.
+fn unexpired(scan: Arc<dyn ExecutionPlan>, column: usize, cutoff: i64, shown: usize) -> DFResult<Arc<dyn ExecutionPlan>> {
+    let schema = scan.schema();
+    let field = schema.field(column);
+    let cutoff = ScalarValue::TimestampMicrosecond(Some(cutoff), None).cast_to(field.data_type())?;
+    let event_time = Arc::new(ColumnExpr::new(field.name(), column));
+    let predicate = Arc::new(BinaryExpr::new(event_time, Operator::GtEq, Arc::new(Literal::new(cutoff))));
+    let projection = (shown < schema.fields().len()).then(|| (0..shown).collect());
+    Ok(Arc::new(FilterExecBuilder::new(predicate, scan).apply_projection(projection)?.build()?))
+}
+
 /// The column name a nested path is read under: its text form in JSONPath style
 /// (`$.commit.collection` typed, `$:commit.collection` as variants), which keeps it apart
 /// from top-level fields' columns.
@@ -159,7 +176,26 @@ impl TableProvider for CollectionTable {
         filters: &[Expr],
         limit: Option<usize>,
     ) -> DFResult<Arc<dyn ExecutionPlan>> {
-        let indices: Vec<usize> = projection.cloned().unwrap_or_else(|| (0..self.columns.len()).collect());
+        let mut indices: Vec<usize> = projection.cloned().unwrap_or_else(|| (0..self.columns.len()).collect());
+        let shown = indices.len();
+        // Past a retention window's cutoff, as of now, documents the background expiry has
+        // not dropped yet are filtered out (the scan reads `_event_time` too); without any,
+        // the scan stays as it is, and aggregates the index answers are still answered there.
+        let cutoff = match self.collection.config().retention_micros {
+            Some(window) => {
+                let cutoff = now_micros().saturating_sub(window);
+                self.collection.any_expired(cutoff).map_err(to_df)?.then_some(cutoff)
+            }
+            None => None,
+        };
+        let retention = cutoff.and_then(|cutoff| {
+            let at = self.columns.iter().position(|c| c.path == EVENT_TIME_FIELD)?;
+            let read_at = indices.iter().position(|i| *i == at).unwrap_or_else(|| {
+                indices.push(at);
+                indices.len() - 1
+            });
+            Some((read_at, cutoff))
+        });
         let columns: Vec<SqlColumn> = indices.iter().map(|i| self.columns[*i].clone()).collect();
         let schema = Arc::new(self.schema.project(&indices)?);
         let predicate = conjunction(filters.iter().filter_map(|f| to_predicate(f, &self.columns)).collect());
@@ -167,7 +203,7 @@ impl TableProvider for CollectionTable {
         // applies them, or a column scan evaluates them itself over a few more columns.
         let exact: Vec<Expr> = filters.iter().filter(|f| is_exact(f, &self.columns)).cloned().collect();
         // A limit holds when the scan applies every filter itself.
-        let limit = if exact.len() == filters.len() { limit } else { None };
+        let limit = if exact.len() == filters.len() && retention.is_none() { limit } else { None };
         let mut filter_only = BTreeSet::new();
         for c in exact.iter().flat_map(|e| e.column_refs()) {
             filter_only.insert(self.schema.index_of(&c.name)?);
@@ -180,7 +216,11 @@ impl TableProvider for CollectionTable {
             AccessPath::ColumnScan => self.scan_filter(state, &read, exact)?,
             _ => None,
         };
-        Ok(Arc::new(CollectionScanExec::new(self.collection.clone(), &self.name, columns, schema, choice, filter, limit)))
+        let scan = Arc::new(CollectionScanExec::new(self.collection.clone(), &self.name, columns, schema, choice, filter, limit));
+        match retention {
+            Some((column, cutoff)) => unexpired(scan, column, cutoff, shown),
+            None => Ok(scan),
+        }
     }
 
     fn supports_filters_pushdown(&self, filters: &[&Expr]) -> DFResult<Vec<TableProviderFilterPushDown>> {

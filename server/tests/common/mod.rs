@@ -61,10 +61,38 @@ impl Server {
         Server::start_in(dir, "127.0.0.1", args)
     }
 
-    /// Starts `cairn serve` on `dir`, each listener on a port the system picks (so servers
-    /// started at once never race for one), and reads the ports from the server's log.
+    /// Starts `cairn serve` with its data directory on a filesystem of its own of `mib` MiB:
+    /// a tmpfs mounted in a mount namespace of the server's (which goes with it), to see what
+    /// a full disk does. None where an unprivileged user namespace cannot mount one.
+    pub(crate) fn start_on_small_disk(mib: u32) -> Option<Server> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let in_namespace = |program: &str| {
+            let mut c = Command::new("unshare");
+            c.args(["--user", "--map-root-user", "--mount", "sh", "-c"])
+                .arg(r#"mount -t tmpfs -o size="$1"m tmpfs "$2" && shift 2 && exec "$@""#)
+                .args(["sh", &mib.to_string()])
+                .arg(dir.path())
+                .arg(program);
+            c
+        };
+        let works = in_namespace("true").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success());
+        if !works {
+            return None;
+        }
+        let unshare = in_namespace(env!("CARGO_BIN_EXE_cairn"));
+        Some(Server::launch(unshare, dir, "127.0.0.1", &[]))
+    }
+
+    /// Starts `cairn serve` on `dir`.
     fn start_in(dir: tempfile::TempDir, http_host: &str, args: &[&str]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_cairn"))
+        Server::launch(Command::new(env!("CARGO_BIN_EXE_cairn")), dir, http_host, args)
+    }
+
+    /// Runs `command` (the binary, or what runs it) with `serve` and its arguments on `dir`,
+    /// each listener on a port the system picks (so servers started at once never race for
+    /// one), and reads the ports from the server's log.
+    fn launch(mut command: Command, dir: tempfile::TempDir, http_host: &str, args: &[&str]) -> Server {
+        let mut child = command
             .args(["serve", "--data-dir"])
             .arg(dir.path().join("data"))
             .args(["--pg-listen", "127.0.0.1:0", "--cache-mib", "16"])

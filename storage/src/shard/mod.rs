@@ -296,20 +296,60 @@ impl Shard {
     /// Folds pending postings, flushes memtables and compacts every family fully (used by
     /// benchmarks and tests).
     pub fn compact(&self) -> Result<()> {
+        self.settle()?;
+        (0..cf::ALL.len()).try_for_each(|family| self.compact_family(family))
+    }
+
+    /// Folds every pending posting into the search index, however few, and flushes the
+    /// memtables: reads then merge no pending runs, and RocksDB deletes the write-ahead log
+    /// files the memtables kept.
+    pub fn settle(&self) -> Result<()> {
         {
             let _writer = self.writer.lock().map_err(poisoned)?;
             self.wait_for_fold();
             self.freeze_pending()?;
             self.fold_frozen()?;
         }
-        for name in cf::ALL {
-            let h = self.cf(name);
-            self.db.flush_cf(h).ctx("flush")?;
-            let mut o = rocksdb::CompactOptions::default();
-            o.set_bottommost_level_compaction(rocksdb::BottommostLevelCompaction::Force);
-            self.db.compact_range_cf_opt(h, None::<&[u8]>, None::<&[u8]>, &o);
+        self.flush()
+    }
+
+    /// Compacts the `family`th family of [`cf::ALL`] down to its bottom level in one sorted
+    /// run, merging column deltas and posting edits into their values. Not exclusive: RocksDB
+    /// goes on flushing and compacting what writes add meanwhile.
+    pub(crate) fn compact_family(&self, family: usize) -> Result<()> {
+        let Some(name) = cf::ALL.get(family) else { return Ok(()) };
+        let mut o = rocksdb::CompactOptions::default();
+        o.set_bottommost_level_compaction(rocksdb::BottommostLevelCompaction::Force);
+        o.set_exclusive_manual_compaction(false);
+        let errors = || self.db.property_int_value("rocksdb.background-errors").ok().flatten().unwrap_or(0);
+        let before = errors();
+        self.db.compact_range_cf_opt(self.cf(name), None::<&[u8]>, None::<&[u8]>, &o);
+        // The call reports nothing; a job that failed shows in RocksDB's count of them.
+        let failed = errors().saturating_sub(before);
+        if failed > 0 {
+            return Err(StorageError::WriteFailed(format!(
+                "compacting index family {name}: {failed} RocksDB background jobs failed"
+            )));
         }
         Ok(())
+    }
+
+    /// Bytes of the `family`th family's SST files.
+    pub(crate) fn family_bytes(&self, family: usize) -> u64 {
+        let Some(name) = cf::ALL.get(family) else { return 0 };
+        self.db.property_int_value_cf(self.cf(name), "rocksdb.total-sst-files-size").ok().flatten().unwrap_or(0)
+    }
+
+    /// SST files in level 0, over every family.
+    pub(crate) fn level0_files(&self) -> u64 {
+        let files = |name: &str| self.db.property_int_value_cf(self.cf(name), "rocksdb.num-files-at-level0").ok().flatten();
+        cf::ALL.iter().filter_map(|name| files(name)).sum()
+    }
+
+    /// Stops the shard's background work, a compaction in progress included, without waiting:
+    /// the shard takes no more flushes afterwards, so only for a shard about to be closed.
+    pub(crate) fn cancel_background_work(&self) {
+        self.db.cancel_all_background_work(false);
     }
 
     /// Flushes memtables to SST files.

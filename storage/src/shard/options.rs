@@ -36,6 +36,10 @@ pub(super) fn db_options() -> Options {
     // of pending postings (see `Shard::fold_frozen`) finds little left to write.
     o.set_wal_bytes_per_sync(1 << 20);
     o.set_max_open_files(512);
+    // A write-ahead log file goes once every family holding data from it is flushed; families
+    // that take few writes (metadata) would otherwise keep up to four write buffers' worth of
+    // files (over a GiB) alive. Past this size RocksDB flushes the families holding the oldest.
+    o.set_max_total_wal_size(256 << 20);
     o.set_keep_log_file_num(2);
     o
 }

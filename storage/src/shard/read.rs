@@ -272,12 +272,7 @@ impl ShardSnapshot {
     /// `_id`s of documents whose event time is before `cutoff`, from the range index on
     /// `_event_time` (only expired values are read, never live ones).
     pub fn expired_ids(&self, cutoff: i64) -> Result<Vec<String>> {
-        let expired = IndexPredicate::Range {
-            path: EVENT_TIME_FIELD.into(),
-            lower: std::ops::Bound::Unbounded,
-            upper: std::ops::Bound::Excluded(Value::Timestamp(cutoff)),
-        };
-        let docs = self.lookup(&expired)?;
+        let docs = self.lookup(&expired_before(cutoff))?;
         let mut ids = Vec::with_capacity(docs.len() as usize);
         let mut rows = self.row_reader();
         for doc in &docs {
@@ -286,5 +281,20 @@ impl ShardSnapshot {
             }
         }
         Ok(ids)
+    }
+
+    /// Whether any document's event time is before `cutoff` (from the range index on
+    /// `_event_time`, which holds only what the background expiry has not dropped yet).
+    pub fn any_expired(&self, cutoff: i64) -> Result<bool> {
+        Ok(!self.lookup(&expired_before(cutoff))?.is_empty())
+    }
+}
+
+/// Documents whose event time is before `cutoff`.
+fn expired_before(cutoff: i64) -> IndexPredicate {
+    IndexPredicate::Range {
+        path: EVENT_TIME_FIELD.into(),
+        lower: std::ops::Bound::Unbounded,
+        upper: std::ops::Bound::Excluded(Value::Timestamp(cutoff)),
     }
 }

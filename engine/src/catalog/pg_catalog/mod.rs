@@ -5,14 +5,17 @@
 //! rewrite of PostgreSQL-only SQL those tools send. Cairn adjusts what is its own: variant
 //! columns are `jsonb` ([`tables`]), the current schema is the session's workspace and
 //! `version()` names the PostgreSQL release Cairn speaks for ([`functions`]), and catalog
-//! queries are adapted to what DataFusion plans ([`rewrite`]).
+//! queries are adapted to what DataFusion plans ([`rewrite`]). Cairn's write path shows its
+//! figures there too, in `pg_stat_ingest` ([`ingest_stats`]).
 
 mod functions;
+mod ingest_stats;
 mod rewrite;
 mod tables;
 
 use std::sync::Arc;
 
+use cairn_connectors::Ingest;
 use datafusion::execution::registry::FunctionRegistry;
 use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::prelude::SessionContext;
@@ -32,8 +35,9 @@ use tables::{CairnColumns, PgCatalog};
 /// The schema name.
 pub(crate) const PG_CATALOG: &str = "pg_catalog";
 
-/// Installs `pg_catalog` into catalog `catalog` of `ctx`, with its functions.
-pub(crate) fn install(ctx: &SessionContext, catalog: &str) -> Result<()> {
+/// Installs `pg_catalog` into catalog `catalog` of `ctx`, with its functions; its
+/// `pg_stat_ingest` reads the pipelines of `ingest`.
+pub(crate) fn install(ctx: &SessionContext, catalog: &str, ingest: &Arc<Ingest>) -> Result<()> {
     setup_pg_catalog(ctx, catalog, EmptyContextProvider).map_err(|e| EngineError::DataFusion(*e))?;
     // pg_catalog installs its own type planner; Cairn's reads JSON types and defers to it.
     let state = ctx.state_ref();
@@ -44,7 +48,7 @@ pub(crate) fn install(ctx: &SessionContext, catalog: &str) -> Result<()> {
     let tables = PgCatalogStaticTables::try_new()?;
     let inner = Arc::new(PgCatalogSchemaProvider::try_new(columns, Arc::new(tables), EmptyContextProvider)?);
     let catalog = ctx.catalog(catalog).ok_or_else(|| EngineError::Invalid(format!("no catalog {catalog}")))?;
-    catalog.register_schema(PG_CATALOG, Arc::new(PgCatalog { inner }))?;
+    catalog.register_schema(PG_CATALOG, Arc::new(PgCatalog { inner, ingest: Arc::clone(ingest) }))?;
     ctx.state_ref().write().register_function_rewrite(Arc::new(LikeEscape))?;
     for udf in functions::all() {
         ctx.register_udf(udf);

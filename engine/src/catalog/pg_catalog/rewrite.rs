@@ -1,6 +1,7 @@
 //! Catalog queries, written for PostgreSQL, adapted to what DataFusion plans: `LIKE … ESCAPE`
 //! with any escape character, correlated scalar subqueries as aggregates,
-//! `generate_subscripts` as an `unnest`, and comment lookups as NULL.
+//! `generate_subscripts` as an `unnest`, comment lookups as NULL, and Cairn's own system
+//! tables found without their schema as PostgreSQL's are.
 
 use std::ops::ControlFlow;
 
@@ -11,7 +12,8 @@ use datafusion::logical_expr::expr::Like;
 use datafusion::logical_expr::expr_rewriter::FunctionRewrite;
 use datafusion::logical_expr::{lit, Expr};
 use datafusion::sql::sqlparser::ast::{
-    visit_expressions_mut, Expr as SqlExpr, GroupByExpr, SelectItem, SetExpr, Statement, Value as SqlValue,
+    visit_expressions_mut, visit_relations_mut, Expr as SqlExpr, GroupByExpr, Ident, ObjectNamePart, SelectItem, SetExpr,
+    Statement, Value as SqlValue,
 };
 
 use crate::sql::function_call;
@@ -42,6 +44,16 @@ const AGGREGATES: &[&str] = &["count", "max", "min", "sum", "avg", "array_agg", 
 /// scalar subqueries become aggregates, `generate_subscripts` an `unnest`, and comment lookups
 /// NULL (see each rewrite).
 pub(crate) fn adapt_catalog_query(statement: &mut Statement) {
+    // PostgreSQL searches pg_catalog first; the rewriter before this one qualifies only the
+    // tables it knows.
+    let _visited = visit_relations_mut(statement, |name| {
+        if let [ObjectNamePart::Identifier(table)] = name.0.as_slice() {
+            if table.value.eq_ignore_ascii_case(super::ingest_stats::PG_STAT_INGEST) {
+                name.0.insert(0, ObjectNamePart::Identifier(Ident::new(super::PG_CATALOG)));
+            }
+        }
+        ControlFlow::<()>::Continue(())
+    });
     let _visited = visit_expressions_mut(statement, |e| {
         subscripts_as_unnest(e);
         no_comments(e);

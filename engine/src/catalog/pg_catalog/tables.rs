@@ -1,18 +1,21 @@
 //! `pg_catalog`'s tables as Cairn shows them: collections' dynamically typed columns read as
 //! `jsonb`, `pg_class` with `reloptions`, and the constraint and index tables (which describe
-//! PostgreSQL's own system tables) empty with `int2[]` key columns.
+//! PostgreSQL's own system tables) empty with `int2[]` key columns; and Cairn's own
+//! `pg_stat_ingest` ([`super::ingest_stats`]).
 
 use std::fmt;
 use std::sync::Arc;
 
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use async_trait::async_trait;
+use cairn_connectors::Ingest;
 use datafusion::catalog::{CatalogProviderList, SchemaProvider, TableProvider};
 use datafusion::common::{Result as DFResult, ScalarValue};
 use datafusion::datasource::{provider_as_source, TableType, ViewTable};
 use datafusion::logical_expr::{col, lit, when, Expr, LogicalPlanBuilder};
 use datafusion_pg_catalog::pg_catalog::catalog_info::CatalogInfo;
 
+use super::ingest_stats::{self, PG_STAT_INGEST};
 use crate::types::variant::{is_dynamic, VARIANT};
 
 /// The catalog as pg_catalog's tables read it: a collection's arrays (lists of variants) are
@@ -61,9 +64,10 @@ impl CatalogInfo for CairnColumns {
 
 /// `pg_catalog` as datafusion-pg-catalog builds it, with variant columns typed `jsonb` in
 /// `pg_attribute`: the only binary columns a collection has are variants, which arrive there
-/// as `bytea`.
+/// as `bytea`; with `pg_stat_ingest` beside its tables.
 pub(super) struct PgCatalog {
     pub(super) inner: Arc<dyn SchemaProvider>,
+    pub(super) ingest: Arc<Ingest>,
 }
 
 impl fmt::Debug for PgCatalog {
@@ -79,10 +83,15 @@ const JSONB: i32 = 3802;
 #[async_trait]
 impl SchemaProvider for PgCatalog {
     fn table_names(&self) -> Vec<String> {
-        self.inner.table_names()
+        let mut names = self.inner.table_names();
+        names.push(PG_STAT_INGEST.to_owned());
+        names
     }
 
     async fn table(&self, name: &str) -> DFResult<Option<Arc<dyn TableProvider>>> {
+        if name.eq_ignore_ascii_case(PG_STAT_INGEST) {
+            return Ok(Some(ingest_stats::table(&self.ingest)?));
+        }
         let Some(table) = self.inner.table(name).await? else { return Ok(None) };
         if let Some(arrays) = ARRAY_COLUMNS.iter().find(|(t, _)| name.eq_ignore_ascii_case(t)).map(|(_, a)| a) {
             return Ok(Some(without_rows(&table.schema(), arrays)?));
@@ -106,7 +115,7 @@ impl SchemaProvider for PgCatalog {
     }
 
     fn table_exist(&self, name: &str) -> bool {
-        self.inner.table_exist(name)
+        name.eq_ignore_ascii_case(PG_STAT_INGEST) || self.inner.table_exist(name)
     }
 }
 
