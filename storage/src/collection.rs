@@ -355,12 +355,6 @@ impl Collection {
         Ok(true)
     }
 
-    /// Stops every shard's background work, a compaction in progress included: the
-    /// collection takes no more flushes afterwards, so only for one about to be closed.
-    pub fn cancel_background_work(&self) {
-        self.shards.iter().for_each(|s| s.cancel_background_work());
-    }
-
     /// Bytes of the collection's SST files (what it takes on disk once settled).
     pub fn disk_bytes(&self) -> u64 {
         self.shards.iter().flat_map(|s| s.size_report()).map(|(_, sst, _)| sst).sum()

@@ -17,9 +17,9 @@ pub enum IngestError {
     #[error("the disk holding the ingest log is full; the write was not kept: {0}")]
     DiskFull(LogError),
     /// The disk's free space is below what indexing what the log holds needs, plus a
-    /// reserve; nothing of the write was kept. Writes resume once space is freed (documents
-    /// deleted and compacted away, a collection dropped, retention, or room made outside
-    /// Cairn).
+    /// reserve; nothing of the write was kept (deletes are still taken). Writes resume once
+    /// space is freed (a collection dropped, deleted or expired documents compacted away, or
+    /// room made outside Cairn).
     #[error(
         "the disk holding {} is nearly full ({free} bytes free, {needed} needed to index this write and what is          pending, with a reserve); the write was not kept. Writes resume once space is freed",
         dir.display()

@@ -40,7 +40,9 @@ pub(super) fn run(p: &Arc<CollectionPipeline>) {
     while !p.stopping.load(Ordering::SeqCst) {
         if last_expiry.elapsed() >= EXPIRE_EVERY {
             last_expiry = Instant::now();
-            expire(p);
+            if expire(p) {
+                upkeep.expired();
+            }
         }
         let applied = p.applied_offset();
         let r = match reader.as_mut() {
@@ -199,15 +201,22 @@ fn truncate(p: &CollectionPipeline, applied: u64) -> u64 {
     applied
 }
 
-/// Drops the documents whose event time left the collection's retention window.
-fn expire(p: &CollectionPipeline) {
+/// Drops the documents whose event time left the collection's retention window; true when
+/// it dropped any.
+fn expire(p: &CollectionPipeline) -> bool {
     if p.collection.config().retention_micros.is_none() {
-        return;
+        return false;
     }
     match p.collection.expire(document::now_micros()) {
-        Ok(0) => {}
-        Ok(n) => tracing::debug!(collection = %format!("{}.{}", p.ws, p.name), expired = n, "retention"),
-        Err(e) => report(p, format!("dropping expired documents: {e}"), false),
+        Ok(0) => false,
+        Ok(n) => {
+            tracing::debug!(collection = %format!("{}.{}", p.ws, p.name), expired = n, "retention");
+            true
+        }
+        Err(e) => {
+            report(p, format!("dropping expired documents: {e}"), false);
+            false
+        }
     }
 }
 

@@ -98,8 +98,6 @@ pub struct CollectionPipeline {
     pub(super) stopping: AtomicBool,
     /// Held by the one collection of the store compacting ([`super::upkeep`]).
     pub(super) compaction_slot: Arc<AtomicBool>,
-    /// Whether this collection is compacting now.
-    pub(super) compacting: AtomicBool,
     thread: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -129,7 +127,6 @@ impl CollectionPipeline {
             progress_changed: Condvar::new(),
             stopping: AtomicBool::new(false),
             compaction_slot: Arc::clone(compaction_slot),
-            compacting: AtomicBool::new(false),
             thread: Mutex::default(),
         });
         let runner = Arc::clone(&pipeline);
@@ -163,7 +160,10 @@ impl CollectionPipeline {
         let (mut next, last_offset) = if payloads.is_empty() {
             (0, self.log.last_offset())
         } else {
-            self.check_space(bytes)?;
+            // Deletes free space once compacted: they are taken however full the disk is.
+            if !prepared.iter().all(|p| matches!(p, Ok(ShardOp::Delete { .. }) | Err(_))) {
+                self.check_space(bytes)?;
+            }
             self.admit()?;
             let range = self.log.append(payloads).map_err(IngestError::from_log)?;
             self.appended(&range, bytes)?;
@@ -302,13 +302,10 @@ impl CollectionPipeline {
         }
     }
 
-    /// Asks the indexer to stop (it finishes the batch it is applying). A compaction in
-    /// progress is cancelled: the collection is being closed.
+    /// Asks the indexer to stop (it finishes the batch it is applying, and a compaction the
+    /// index family it is on).
     pub(super) fn stop(&self) {
         self.stopping.store(true, Ordering::SeqCst);
-        if self.compacting.load(Ordering::SeqCst) {
-            self.collection.cancel_background_work();
-        }
         self.progress_changed.notify_all();
     }
 

@@ -4,7 +4,8 @@
 //! reads merge nothing pending and RocksDB deletes its write-ahead log files. Once a tenth of
 //! the collection's size was applied since its last full compaction, a background thread
 //! compacts it, one index family at a time while writes go on (one collection of the store at
-//! a time, each family only when the disk has room for a copy of it beyond the reserve), so
+//! a time, each family only when the disk has room for a copy of it beyond the reserve, and
+//! stopping after the family it is on once the pipeline stops), so
 //! data as it was loaded scans as fast as compacted data and takes no more room than it needs.
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -67,6 +68,13 @@ impl Upkeep {
         self.last_applied_at = Instant::now();
     }
 
+    /// Documents past the retention window were deleted: their tombstones are settled like
+    /// applied records.
+    pub(super) fn expired(&mut self) {
+        self.last_applied_at = Instant::now();
+        self.settled_at = None;
+    }
+
     /// The indexer found no new records: settles and compacts when due.
     pub(super) fn idle(&mut self, p: &Arc<CollectionPipeline>) {
         if self.last_applied_at.elapsed() < SETTLE_AFTER {
@@ -124,7 +132,8 @@ impl Upkeep {
         }
     }
 
-    /// Waits for a compaction in progress (stopping the pipeline cancels it).
+    /// Waits for a compaction in progress (once the pipeline stops, it ends after the index
+    /// family it is on).
     pub(super) fn finish(&mut self) {
         if let Some((t, _)) = self.compaction.take() {
             let _ = t.join();
@@ -136,9 +145,7 @@ impl Upkeep {
 /// the disk has room for a copy of the next family; true when it compacted everything.
 fn compact(p: &CollectionPipeline) -> bool {
     let t = Instant::now();
-    p.compacting.store(true, Ordering::SeqCst);
     let done = p.collection.compact_while(|bytes| !p.stopping.load(Ordering::SeqCst) && p.has_room_for(bytes));
-    p.compacting.store(false, Ordering::SeqCst);
     let collection = format!("{}.{}", p.ws, p.name);
     match done {
         Ok(true) => {

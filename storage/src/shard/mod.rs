@@ -346,12 +346,6 @@ impl Shard {
         cf::ALL.iter().filter_map(|name| files(name)).sum()
     }
 
-    /// Stops the shard's background work, a compaction in progress included, without waiting:
-    /// the shard takes no more flushes afterwards, so only for a shard about to be closed.
-    pub(crate) fn cancel_background_work(&self) {
-        self.db.cancel_all_background_work(false);
-    }
-
     /// Flushes memtables to SST files.
     pub fn flush(&self) -> Result<()> {
         for name in cf::ALL {
