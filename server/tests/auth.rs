@@ -31,11 +31,15 @@ async fn roles_log_in_with_scram_and_get_only_their_privileges() {
     assert_eq!(rows(&app, "SELECT 1, current_user").await, common::cells(&[&["1", "app"]]));
     rows(&app, "SELECT count(*) FROM pg_catalog.pg_class").await;
     assert_eq!(code(app.simple_query("SELECT * FROM items").await.unwrap_err()).as_deref(), Some("42501"));
+    // The write path's figures can quote documents in their errors: they need reading too.
+    let stats = "SELECT collection FROM pg_stat_ingest WHERE collection = 'items'";
+    assert_eq!(code(app.simple_query(stats).await.unwrap_err()).as_deref(), Some("42501"));
     // A collection named like a system table is still a collection.
     admin.batch_execute("CREATE COLLECTION pg_secrets").await.unwrap();
     assert_eq!(code(app.simple_query("SELECT * FROM pg_secrets").await.unwrap_err()).as_deref(), Some("42501"));
     admin.batch_execute("GRANT pg_read_all_data TO app").await.unwrap();
     assert_eq!(rows(&app, "SELECT n FROM items").await, common::cells(&[&["1"]]));
+    assert_eq!(rows(&app, stats).await, common::cells(&[&["items"]]));
     assert_eq!(code(app.simple_query("INSERT INTO items (_id) VALUES ('2')").await.unwrap_err()).as_deref(), Some("42501"));
     assert_eq!(code(app.simple_query("CREATE COLLECTION mine").await.unwrap_err()).as_deref(), Some("42501"));
     admin.batch_execute("GRANT pg_write_all_data TO app").await.unwrap();

@@ -154,7 +154,8 @@ impl Engine {
     }
 
     /// The privilege a statement of `kind` needs. A collection may be named `pg_…` too: a
-    /// one-part name is the system's only when pg_catalog has that table.
+    /// one-part name is the system's only when pg_catalog has that table. `pg_stat_ingest`
+    /// needs reading, as collections do: its errors can quote documents.
     fn privilege_of(&self, kind: &Kind) -> Privilege {
         let parsed = match kind {
             Kind::Ddl(_) | Kind::Insert(_) | Kind::Modify(_) => return Privilege::Write,
@@ -167,7 +168,10 @@ impl Engine {
             let table = name.0.first().and_then(|p| p.as_ident()).map(|i| i.value.to_ascii_lowercase());
             table.is_some_and(|t| pg_catalog.as_ref().is_some_and(|p| p.table_exist(&t)))
         };
-        let system = |name: &ObjectName| is_system(name) && (name.0.len() > 1 || in_pg_catalog(name));
+        let stats = |name: &ObjectName| {
+            name.0.last().and_then(|p| p.as_ident()).is_some_and(|i| i.value.eq_ignore_ascii_case(pg_catalog::PG_STAT_INGEST))
+        };
+        let system = |name: &ObjectName| is_system(name) && (name.0.len() > 1 || in_pg_catalog(name)) && !stats(name);
         let reads_data =
             visit_relations(s.as_ref(), |name| if system(name) { ControlFlow::Continue(()) } else { ControlFlow::Break(()) })
                 .is_break();

@@ -14,7 +14,7 @@ use datafusion::common::Result as DFResult;
 use datafusion::datasource::MemTable;
 
 /// The table's name in `pg_catalog`.
-pub(super) const PG_STAT_INGEST: &str = "pg_stat_ingest";
+pub(crate) const PG_STAT_INGEST: &str = "pg_stat_ingest";
 
 /// The table as the pipelines of `ingest` stand now.
 pub(super) fn table(ingest: &Ingest) -> DFResult<Arc<dyn TableProvider>> {
