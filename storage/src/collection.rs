@@ -357,7 +357,8 @@ impl Collection {
 
     /// Bytes of the collection's SST files (what it takes on disk once settled).
     pub fn disk_bytes(&self) -> u64 {
-        self.shards.iter().flat_map(|s| s.size_report()).map(|(_, sst, _)| sst).sum()
+        let families = 0..crate::index::keys::cf::ALL.len();
+        self.shards.iter().flat_map(|s| families.clone().map(|f| s.family_bytes(f))).sum()
     }
 
     /// SST files in level 0, every shard and family: flushed and not yet compacted into the
@@ -369,7 +370,7 @@ impl Collection {
     /// Bytes held in memtables, not yet flushed to SST files (their write-ahead log is on
     /// disk, and the flush takes about as much room again).
     pub fn memtable_bytes(&self) -> u64 {
-        self.shards.iter().flat_map(|s| s.size_report()).map(|(_, _, mem)| mem).sum()
+        self.shards.iter().map(|s| s.memtable_bytes()).sum()
     }
 
     /// Flushes every shard's memtables.

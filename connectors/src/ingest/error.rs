@@ -21,7 +21,8 @@ pub enum IngestError {
     /// space is freed (a collection dropped, deleted or expired documents compacted away, or
     /// room made outside Cairn).
     #[error(
-        "the disk holding {} is nearly full ({free} bytes free, {needed} needed to index this write and what is          pending, with a reserve); the write was not kept. Writes resume once space is freed",
+        "the disk holding {} is nearly full ({free} bytes free, {needed} needed to index this write and what is \
+         pending, with a reserve); the write was not kept. Writes resume once space is freed",
         dir.display()
     )]
     DiskLow {

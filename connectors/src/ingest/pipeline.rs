@@ -185,9 +185,9 @@ impl CollectionPipeline {
     /// and what the log holds unapplied ([`INDEXING_ROOM`] times their bytes) and to flush the
     /// memtables: what the log takes must always fit into the indexes.
     fn check_space(&self, bytes: u64) -> Result<(), IngestError> {
-        let Some((free, total)) = disk::space(self.collection.dir()) else { return Ok(()) };
+        let Some((free, reserve)) = self.free_and_reserve() else { return Ok(()) };
         let unapplied = self.lock_progress().map(|p| p.appended_bytes.saturating_sub(p.applied_bytes))?;
-        let needed = disk::reserve(self.options.min_free_disk, total)
+        let needed = reserve
             .saturating_add(bytes.saturating_add(unapplied).saturating_mul(INDEXING_ROOM))
             .saturating_add(self.collection.memtable_bytes());
         if free < needed {
@@ -198,10 +198,14 @@ impl CollectionPipeline {
 
     /// Whether the disk has `bytes` free beyond the reserve (a full compaction's room, say).
     pub(super) fn has_room_for(&self, bytes: u64) -> bool {
-        match disk::space(self.collection.dir()) {
-            Some((free, total)) => free >= bytes.saturating_add(disk::reserve(self.options.min_free_disk, total)),
-            None => true,
-        }
+        self.free_and_reserve().is_none_or(|(free, reserve)| free >= bytes.saturating_add(reserve))
+    }
+
+    /// The free bytes of the collection's disk and the reserve kept on it (None when the
+    /// disk cannot be told).
+    fn free_and_reserve(&self) -> Option<(u64, u64)> {
+        let (free, total) = disk::space(self.collection.dir())?;
+        Some((free, disk::reserve(self.options.min_free_disk, total)))
     }
 
     /// Waits while the indexer is more than the bounds behind; refuses after the wait.

@@ -168,10 +168,9 @@ impl Engine {
             let table = name.0.first().and_then(|p| p.as_ident()).map(|i| i.value.to_ascii_lowercase());
             table.is_some_and(|t| pg_catalog.as_ref().is_some_and(|p| p.table_exist(&t)))
         };
-        let stats = |name: &ObjectName| {
-            name.0.last().and_then(|p| p.as_ident()).is_some_and(|i| i.value.eq_ignore_ascii_case(pg_catalog::PG_STAT_INGEST))
+        let system = |name: &ObjectName| {
+            is_system(name) && (name.0.len() > 1 || in_pg_catalog(name)) && !pg_catalog::names_stat_ingest(name)
         };
-        let system = |name: &ObjectName| is_system(name) && (name.0.len() > 1 || in_pg_catalog(name)) && !stats(name);
         let reads_data =
             visit_relations(s.as_ref(), |name| if system(name) { ControlFlow::Continue(()) } else { ControlFlow::Break(()) })
                 .is_break();

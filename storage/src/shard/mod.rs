@@ -340,6 +340,12 @@ impl Shard {
         self.db.property_int_value_cf(self.cf(name), "rocksdb.total-sst-files-size").ok().flatten().unwrap_or(0)
     }
 
+    /// Bytes held in memtables, over every family.
+    pub(crate) fn memtable_bytes(&self) -> u64 {
+        let bytes = |name: &str| self.db.property_int_value_cf(self.cf(name), "rocksdb.cur-size-all-mem-tables").ok().flatten();
+        cf::ALL.iter().filter_map(|name| bytes(name)).sum()
+    }
+
     /// SST files in level 0, over every family.
     pub(crate) fn level0_files(&self) -> u64 {
         let files = |name: &str| self.db.property_int_value_cf(self.cf(name), "rocksdb.num-files-at-level0").ok().flatten();

@@ -1,8 +1,8 @@
 //! `pg_stat_ingest`: one row per collection with its write path's figures — the last offset
 //! appended to its log and the last one applied, the lag in records and milliseconds, the
 //! ingest rate, records refused or damaged, and the log's size — for every collection written
-//! since the server started, read when a query is planned, as PostgreSQL's `pg_stat_*` views show live figures. The same figures are a
-//! collection's `stats` over REST.
+//! since the server started, read when a query is planned, as PostgreSQL's `pg_stat_*` views
+//! show live figures. The same figures are a collection's `stats` over REST.
 
 use std::sync::Arc;
 
@@ -12,9 +12,15 @@ use cairn_connectors::{Ingest, PipelineStats};
 use datafusion::catalog::TableProvider;
 use datafusion::common::Result as DFResult;
 use datafusion::datasource::MemTable;
+use datafusion::sql::sqlparser::ast::ObjectName;
 
 /// The table's name in `pg_catalog`.
-pub(crate) const PG_STAT_INGEST: &str = "pg_stat_ingest";
+pub(super) const PG_STAT_INGEST: &str = "pg_stat_ingest";
+
+/// Whether `name` names the table: `pg_stat_ingest`, qualified or not.
+pub(crate) fn names_stat_ingest(name: &ObjectName) -> bool {
+    name.0.last().and_then(|p| p.as_ident()).is_some_and(|i| i.value.eq_ignore_ascii_case(PG_STAT_INGEST))
+}
 
 /// The table as the pipelines of `ingest` stand now.
 pub(super) fn table(ingest: &Ingest) -> DFResult<Arc<dyn TableProvider>> {

@@ -25,7 +25,7 @@ use datafusion_pg_catalog::setup_pg_catalog;
 
 pub(crate) use functions::session_user;
 pub use functions::SERVER_VERSION;
-pub(crate) use ingest_stats::PG_STAT_INGEST;
+pub(crate) use ingest_stats::names_stat_ingest;
 pub(crate) use rewrite::adapt_catalog_query;
 
 use crate::error::{EngineError, Result};

@@ -47,10 +47,8 @@ pub(crate) fn adapt_catalog_query(statement: &mut Statement) {
     // PostgreSQL searches pg_catalog first; the rewriter before this one qualifies only the
     // tables it knows.
     let _visited = visit_relations_mut(statement, |name| {
-        if let [ObjectNamePart::Identifier(table)] = name.0.as_slice() {
-            if table.value.eq_ignore_ascii_case(super::ingest_stats::PG_STAT_INGEST) {
-                name.0.insert(0, ObjectNamePart::Identifier(Ident::new(super::PG_CATALOG)));
-            }
+        if name.0.len() == 1 && super::ingest_stats::names_stat_ingest(name) {
+            name.0.insert(0, ObjectNamePart::Identifier(Ident::new(super::PG_CATALOG)));
         }
         ControlFlow::<()>::Continue(())
     });
