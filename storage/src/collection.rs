@@ -339,20 +339,22 @@ impl Collection {
         self.shards.iter().try_for_each(|s| s.settle())
     }
 
-    /// Settles, then fully compacts every shard one index family at a time while writes go
-    /// on, asking `go` with the family's size before each; true when it compacted everything,
-    /// false when `go` said no.
-    pub fn compact_while(&self, go: impl Fn(u64) -> bool) -> Result<bool> {
+    /// Settles, then fully compacts the collection one index family of one shard at a time
+    /// while writes go on: step `i` is family `i % families` of shard `i / families`. Starts
+    /// at step `from` (where an earlier call stopped) and asks `go` with the family's size
+    /// before each step. Returns the step it stopped before when `go` said no, or `None`
+    /// once it compacted the last.
+    pub fn compact_while(&self, from: usize, go: impl Fn(u64) -> bool) -> Result<Option<usize>> {
         self.settle()?;
-        for shard in &self.shards {
-            for family in 0..crate::index::keys::cf::ALL.len() {
-                if !go(shard.family_bytes(family)) {
-                    return Ok(false);
-                }
-                shard.compact_family(family)?;
+        let families = crate::index::keys::cf::ALL.len();
+        for step in from..self.shards.len() * families {
+            let (shard, family) = (&self.shards[step / families], step % families);
+            if !go(shard.family_bytes(family)) {
+                return Ok(Some(step));
             }
+            shard.compact_family(family)?;
         }
-        Ok(true)
+        Ok(None)
     }
 
     /// Bytes of the collection's SST files (what it takes on disk once settled).

@@ -4,8 +4,9 @@
 //! reads merge nothing pending and RocksDB deletes its write-ahead log files. Once a tenth of
 //! the collection's size was applied since its last full compaction, a background thread
 //! compacts it, one index family at a time while writes go on (one collection of the store at
-//! a time, each family only when the disk has room for a copy of it beyond the reserve, and
-//! stopping after the family it is on once the pipeline stops), so
+//! a time, each family only when the disk has room for a copy of it beyond the reserve,
+//! resuming where it stopped short when it did, and stopping after the family it is on once
+//! the pipeline stops), so
 //! data as it was loaded scans as fast as compacted data and takes no more room than it needs.
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -36,9 +37,17 @@ pub(super) struct Upkeep {
     compacted_at: u64,
     /// When a compaction last stopped short.
     fell_short_at: Option<Instant>,
-    /// The compaction running, with the applied bytes it covers; it answers whether it
-    /// compacted everything.
-    compaction: Option<(JoinHandle<bool>, u64)>,
+    /// The step ([`Collection::compact_while`]) the next compaction starts at: where the last
+    /// one stopped short, or 0.
+    ///
+    /// [`Collection::compact_while`]: cairn_storage::Collection::compact_while
+    resume_at: usize,
+    /// Payload bytes applied when a compaction was last found not due (the collection's size
+    /// is read again only once more was applied).
+    not_due_at: Option<u64>,
+    /// The compaction running, with the applied bytes it covers; it answers where it stopped
+    /// short, if it did.
+    compaction: Option<(JoinHandle<Option<usize>>, u64)>,
 }
 
 /// Holds the store's one compaction slot while a compaction runs (and frees it however the
@@ -60,7 +69,15 @@ impl Drop for Slot {
 impl Upkeep {
     /// Nothing done yet.
     pub(super) fn new() -> Upkeep {
-        Upkeep { last_applied_at: Instant::now(), settled_at: None, compacted_at: 0, fell_short_at: None, compaction: None }
+        Upkeep {
+            last_applied_at: Instant::now(),
+            settled_at: None,
+            compacted_at: 0,
+            fell_short_at: None,
+            resume_at: 0,
+            not_due_at: None,
+            compaction: None,
+        }
     }
 
     /// The indexer applied records.
@@ -101,11 +118,16 @@ impl Upkeep {
         }
         if let Some((t, covers)) = self.compaction.take() {
             match t.join() {
-                Ok(true) => {
+                Ok(None) => {
                     self.compacted_at = covers;
                     self.fell_short_at = None;
+                    self.resume_at = 0;
                 }
-                _ => self.fell_short_at = Some(Instant::now()),
+                Ok(Some(step)) => {
+                    self.fell_short_at = Some(Instant::now());
+                    self.resume_at = step;
+                }
+                Err(_) => self.fell_short_at = Some(Instant::now()),
             }
         }
     }
@@ -114,17 +136,24 @@ impl Upkeep {
     /// and the store's compaction slot is free.
     fn compact_when_due(&mut self, p: &Arc<CollectionPipeline>, applied: u64) {
         let since = applied.saturating_sub(self.compacted_at);
-        if since == 0 || self.compaction.is_some() || self.fell_short_at.is_some_and(|t| t.elapsed() < RETRY_AFTER) {
+        if since == 0
+            || self.compaction.is_some()
+            || self.not_due_at == Some(applied)
+            || self.fell_short_at.is_some_and(|t| t.elapsed() < RETRY_AFTER)
+        {
             return;
         }
-        if since.saturating_mul(COMPACT_SHARE) < p.collection.disk_bytes() {
+        // A compaction that stopped short is resumed whatever was applied since.
+        if self.resume_at == 0 && since.saturating_mul(COMPACT_SHARE) < p.collection.disk_bytes() {
+            self.not_due_at = Some(applied);
             return;
         }
         let Some(slot) = Slot::take(&p.compaction_slot) else { return };
         let pipeline = Arc::clone(p);
+        let from = self.resume_at;
         let started = std::thread::Builder::new().name(format!("compact {}.{}", p.ws, p.name)).spawn(move || {
             let _slot = slot;
-            compact(&pipeline)
+            compact(&pipeline, from)
         });
         match started {
             Ok(t) => self.compaction = Some((t, applied)),
@@ -141,28 +170,29 @@ impl Upkeep {
     }
 }
 
-/// Compacts the collection fully, family by family while the pipeline is not stopping and
-/// the disk has room for a copy of the next family; true when it compacted everything.
-fn compact(p: &CollectionPipeline) -> bool {
+/// Compacts the collection from step `from` to the end, family by family while the pipeline
+/// is not stopping and the disk has room for a copy of the next family; the step to resume
+/// at when it stopped short or failed, None when it compacted everything.
+fn compact(p: &CollectionPipeline, from: usize) -> Option<usize> {
     let t = Instant::now();
-    let done = p.collection.compact_while(|bytes| !p.stopping.load(Ordering::SeqCst) && p.has_room_for(bytes));
+    let done = p.collection.compact_while(from, |bytes| !p.stopping.load(Ordering::SeqCst) && p.has_room_for(bytes));
     let collection = format!("{}.{}", p.ws, p.name);
     match done {
-        Ok(true) => {
+        Ok(None) => {
             tracing::info!(%collection, seconds = t.elapsed().as_secs_f64(), "compacted");
-            true
+            None
         }
-        Ok(false) => {
+        Ok(Some(step)) => {
             if !p.stopping.load(Ordering::SeqCst) {
                 tracing::warn!(%collection, "compaction stopped short: the disk has no room for a copy of the next index family");
             }
-            false
+            Some(step)
         }
         Err(e) => {
             if !p.stopping.load(Ordering::SeqCst) {
                 super::indexer::report(p, format!("compacting the collection: {e}"), false);
             }
-            false
+            Some(from)
         }
     }
 }
