@@ -36,6 +36,17 @@ impl EditGroups {
         self.items.push(Item { prefix: key_prefix(key), key: (k, e), edit: (e, end) });
     }
 
+    /// Forgets every edit, keeping the memory for the next batch.
+    pub fn clear(&mut self) {
+        self.arena.clear();
+        self.items.clear();
+    }
+
+    /// Bytes of memory held.
+    pub fn capacity_bytes(&self) -> usize {
+        self.arena.capacity() + self.items.capacity() * std::mem::size_of::<Item>()
+    }
+
     /// Calls `f(key, operand)` once per distinct key in ascending key order, where the operand
     /// is `tag` followed by the key's edits in the order they were pushed.
     pub fn for_each_group(&mut self, tag: u8, mut f: impl FnMut(&[u8], &[u8])) {

@@ -2,6 +2,7 @@
 //! index families plus metadata) for the documents of a set of microshards.
 
 mod assemble;
+mod batch_buffers;
 mod lookup;
 mod options;
 mod read;
@@ -80,6 +81,8 @@ pub struct Shard {
     /// The background fold, if one was started.
     fold_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     doc_count: AtomicU64,
+    /// The buffers the next write batch is built in (taken by the writer, given back after).
+    buffers: Mutex<batch_buffers::BatchBuffers>,
 }
 
 impl Shard {
@@ -97,6 +100,7 @@ impl Shard {
             fold_options: options::search_sst_options(res),
             fold_thread: Mutex::default(),
             doc_count: AtomicU64::new(0),
+            buffers: Mutex::default(),
         };
         shard.load()?;
         Ok(Arc::new(shard))

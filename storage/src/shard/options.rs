@@ -99,9 +99,13 @@ fn cf_options(name: &str, res: &SharedResources) -> Options {
             o.set_write_buffer_size(64 << 20);
             // Universal compaction: random-position keys rewrite less data than leveled does.
             o.set_compaction_style(rocksdb::DBCompactionStyle::Universal);
+            o.set_max_successive_merges(SUCCESSIVE_POSTING_MERGES);
             t.set_bloom_filter(10.0, false);
         }
-        cf::RANGE => o.set_merge_operator("cairn.posting", posting::full_merge, posting::partial_merge),
+        cf::RANGE => {
+            o.set_merge_operator("cairn.posting", posting::full_merge, posting::partial_merge);
+            o.set_max_successive_merges(SUCCESSIVE_POSTING_MERGES);
+        }
         cf::COLS => {
             o.set_merge_operator("cairn.column", column::full_merge, column::partial_merge);
             o.set_write_buffer_size(64 << 20);
@@ -122,6 +126,13 @@ fn cf_options(name: &str, res: &SharedResources) -> Options {
     o.set_block_based_table_factory(&t);
     o
 }
+
+/// Posting edits of one key the memtable holds before RocksDB folds them into the key's list
+/// as it writes the next (when the list is in memory). Batches edit a few lists (every
+/// document, each path's "defined" list, the newest time buckets) every time, so without a
+/// bound every query re-applies every edit of them since the last flush, millions while
+/// ingest runs.
+const SUCCESSIVE_POSTING_MERGES: usize = 8;
 
 /// Sums little-endian i64 counters.
 fn counter_merge(_key: &[u8], existing: Option<&[u8]>, operands: &rocksdb::MergeOperands) -> Option<Vec<u8>> {

@@ -58,8 +58,14 @@ impl SortedBatch {
         self.push(family, key, &[], Kind::Delete);
     }
 
-    /// The RocksDB batch, each family's keys ascending.
-    pub(crate) fn into_write_batch(mut self, shard: &Shard) -> WriteBatch {
+    /// Bytes of memory held.
+    pub(crate) fn capacity_bytes(&self) -> usize {
+        self.arena.capacity() + self.families.iter().map(|f| f.capacity() * std::mem::size_of::<OpRef>()).sum::<usize>()
+    }
+
+    /// The RocksDB batch, each family's keys ascending; leaves this batch empty, keeping its
+    /// memory for the next one.
+    pub(crate) fn take_write_batch(&mut self, shard: &Shard) -> WriteBatch {
         let mut batch =
             WriteBatch::with_capacity_bytes(self.arena.len() + 64 * self.families.iter().map(Vec::len).sum::<usize>());
         let arena = &self.arena;
@@ -75,7 +81,31 @@ impl SortedBatch {
                     Kind::Delete => batch.delete_cf(h, k),
                 }
             }
+            ops.clear();
         }
+        self.arena.clear();
         batch
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::shard::SharedResources;
+
+    #[test]
+    fn a_taken_batch_leaves_nothing_behind_for_the_next() {
+        let dir = tempfile::tempdir().unwrap();
+        let shard = Shard::open(dir.path(), &SharedResources::new(1 << 20, 1 << 20)).unwrap();
+        let mut b = SortedBatch::default();
+        b.put(cf::ROWS, b"b", b"2");
+        b.put(cf::ROWS, b"a", b"1");
+        b.delete(cf::META, b"m");
+        assert_eq!(b.take_write_batch(&shard).len(), 3);
+        let held = b.capacity_bytes();
+        assert!(held > 0, "the memory is kept");
+        b.delete(cf::ROWS, b"c");
+        assert_eq!(b.take_write_batch(&shard).len(), 1, "only the second batch's operation");
+        assert_eq!(b.capacity_bytes(), held);
     }
 }

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use rocksdb::{ReadOptions, WriteOptions};
 
+use super::batch_buffers::BatchBuffers;
 use super::sorted_batch::SortedBatch;
 use super::{poisoned, Shard, WriterState};
 use crate::document::{event_time_of, id_of, EVENT_TIME_FIELD, ID_FIELD};
@@ -181,16 +182,18 @@ struct BatchBuilder<'a> {
 impl<'a> BatchBuilder<'a> {
     fn new(shard: &'a Shard, state: WriterState, pending: Arc<Pending>) -> Self {
         let next_path = shard.paths.read().map(|p| p.names.len() as u32).unwrap_or(0);
+        let BatchBuffers { rows, search, range, chunks } =
+            shard.buffers.lock().map(|mut b| std::mem::take(&mut *b)).unwrap_or_default();
         BatchBuilder {
             shard,
             state,
             pending,
-            batch: SortedBatch::default(),
-            search: EditGroups::default(),
+            batch: rows,
+            search,
             all_docs: Vec::new(),
             exists: HashMap::default(),
-            range: EditGroups::default(),
-            chunks: EditGroups::default(),
+            range,
+            chunks,
             overlay: HashMap::default(),
             type_deltas: HashMap::default(),
             new_paths: HashMap::default(),
@@ -368,6 +371,20 @@ impl<'a> BatchBuilder<'a> {
         }
     }
 
+    /// Hands the batch's buffers back to the shard for the next batch, once their contents
+    /// are in the RocksDB batch.
+    fn give_back_buffers(&mut self) {
+        let buffers = BatchBuffers {
+            rows: std::mem::take(&mut self.batch),
+            search: std::mem::take(&mut self.search),
+            range: std::mem::take(&mut self.range),
+            chunks: std::mem::take(&mut self.chunks),
+        };
+        if let Ok(mut b) = self.shard.buffers.lock() {
+            *b = buffers.recycle();
+        }
+    }
+
     /// Writes the batch; returns the writer state to keep.
     fn commit(mut self, sync: bool) -> Result<WriterState> {
         for ((p, t), d) in &self.type_deltas {
@@ -385,7 +402,7 @@ impl<'a> BatchBuilder<'a> {
         self.batch.put(cf::META, keys::STATE_KEY, &state);
         let mut wo = WriteOptions::default();
         wo.set_sync(sync);
-        let mut batch = std::mem::take(&mut self.batch).into_write_batch(self.shard);
+        let mut batch = self.batch.take_write_batch(self.shard);
         // Search keys in ascending order: `A` (all documents), `V…` (values), `X…` (paths).
         let search = self.shard.cf(cf::SEARCH);
         let tagged = |edits: &[u8]| [&[posting::EDITS_TAG], edits].concat();
@@ -405,6 +422,7 @@ impl<'a> BatchBuilder<'a> {
             let h = self.shard.cf(family);
             edits.for_each_group(tag, |k, operand| batch.merge_cf(h, k, operand));
         }
+        self.give_back_buffers();
         let pending = if run.is_empty() {
             None
         } else {
