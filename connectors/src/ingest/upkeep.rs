@@ -90,6 +90,8 @@ impl Upkeep {
     pub(super) fn expired(&mut self) {
         self.last_applied_at = Instant::now();
         self.settled_at = None;
+        // The collection shrank: whether a compaction is due is asked again.
+        self.not_due_at = None;
     }
 
     /// The indexer found no new records: settles and compacts when due.

@@ -306,13 +306,17 @@ impl Shard {
 
     /// Folds every pending posting into the search index, however few, and flushes the
     /// memtables: reads then merge no pending runs, and RocksDB deletes the write-ahead log
-    /// files the memtables kept.
+    /// files the memtables kept. The buffers kept for the next write batch are let go.
     pub fn settle(&self) -> Result<()> {
         {
             let _writer = self.writer.lock().map_err(poisoned)?;
             self.wait_for_fold();
             self.freeze_pending()?;
             self.fold_frozen()?;
+            // A quiet shard holds no batch buffers.
+            if let Ok(mut buffers) = self.buffers.lock() {
+                *buffers = batch_buffers::BatchBuffers::default();
+            }
         }
         self.flush()
     }
