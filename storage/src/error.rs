@@ -13,6 +13,8 @@ pub enum ObjectKind {
     Collection,
     /// A document, by `_id`.
     Document,
+    /// A collection's source, by id.
+    Source,
 }
 
 impl fmt::Display for ObjectKind {
@@ -21,6 +23,7 @@ impl fmt::Display for ObjectKind {
             ObjectKind::Workspace => "workspace",
             ObjectKind::Collection => "collection",
             ObjectKind::Document => "document",
+            ObjectKind::Source => "source",
         })
     }
 }

@@ -1,8 +1,11 @@
 //! A prepared document write as bytes, the form the ingest log keeps it in: one record per
-//! document. The first byte says what the write is (1 put, 2 patch, 3 delete); a put holds
-//! the normalized document in the stored [`codec`](crate::value::codec) encoding, a patch its
-//! `_id` and operations, a delete its `_id`. What the log holds was checked before it was
-//! appended, so a leaf decodes and applies it without judging it again.
+//! document, or one record per batch of a source. The first byte says what the record is (1
+//! put, 2 patch, 3 delete, 4 a source's batch); a put holds the normalized document in the
+//! stored [`codec`](crate::value::codec) encoding, a patch its `_id` and operations, a delete
+//! its `_id`. A source's batch holds the source's id and its position after the batch, then
+//! its writes, so the writes and the position they reach are durable together or not at all.
+//! What the log holds was checked before it was appended, so a leaf decodes and applies it
+//! without judging it again.
 
 use crate::error::{corrupt, Result};
 use crate::patch::PatchOp;
@@ -13,34 +16,97 @@ use crate::value::{Value, ValueType};
 const PUT: u8 = 1;
 const PATCH: u8 = 2;
 const DELETE: u8 = 3;
+const BATCH: u8 = 4;
 
 /// The record of one write.
 pub fn encode(op: &ShardOp) -> Vec<u8> {
     let mut out = Vec::with_capacity(64);
+    encode_into(op, &mut out);
+    out
+}
+
+/// The record of a source's batch: `ops`, and the `position` of source `source` after them.
+pub fn encode_batch(source: &str, position: &str, ops: &[ShardOp]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64 + position.len() + 256 * ops.len());
+    out.push(BATCH);
+    put_bytes(source.as_bytes(), &mut out);
+    put_bytes(position.as_bytes(), &mut out);
+    put_varint(ops.len() as u64, &mut out);
+    // Each write is framed by its length, so the batch is read without judging one by the
+    // next.
+    let mut one = Vec::with_capacity(256);
+    for op in ops {
+        one.clear();
+        encode_into(op, &mut one);
+        put_bytes(&one, &mut out);
+    }
+    out
+}
+
+/// The source and position a record ends at, for a source's batch; None for other records
+/// (and for damaged ones). Reads only the record's head.
+pub fn source_position(record: &[u8]) -> Option<(String, String)> {
+    let (&kind, rest) = record.split_first()?;
+    if kind != BATCH {
+        return None;
+    }
+    let mut r = Reader { buf: rest };
+    Some((string(&mut r).ok()?, string(&mut r).ok()?))
+}
+
+/// What a record holds: its writes, and for a source's batch the source and its position.
+#[derive(Debug)]
+pub struct Decoded {
+    /// The writes, in order.
+    pub ops: Vec<ShardOp>,
+    /// The source's id and position after the writes, for a source's batch.
+    pub source: Option<(String, String)>,
+}
+
+/// The writes a record of any kind holds.
+pub fn decode_any(record: &[u8]) -> Result<Decoded> {
+    let Some((&BATCH, rest)) = record.split_first() else {
+        return Ok(Decoded { ops: vec![decode(record)?], source: None });
+    };
+    let mut r = Reader { buf: rest };
+    let source = string(&mut r)?;
+    let position = string(&mut r)?;
+    let n = r.varint()? as usize;
+    let mut ops = Vec::with_capacity(n.min(1 << 16));
+    for _ in 0..n {
+        let len = r.varint()? as usize;
+        ops.push(decode(r.bytes(len)?)?);
+    }
+    if !r.buf.is_empty() {
+        return Err(corrupt("log record", "trailing bytes after a batch"));
+    }
+    Ok(Decoded { ops, source: Some((source, position)) })
+}
+
+fn encode_into(op: &ShardOp, out: &mut Vec<u8>) {
     match op {
         ShardOp::Put(doc) => {
             out.push(PUT);
             out.push(ValueType::Object as u8);
-            put_varint(doc.len() as u64, &mut out);
+            put_varint(doc.len() as u64, out);
             for (k, v) in doc {
-                put_bytes(k.as_bytes(), &mut out);
-                encode_value(v, &mut out);
+                put_bytes(k.as_bytes(), out);
+                encode_value(v, out);
             }
         }
         ShardOp::Patch { id, ops } => {
             out.push(PATCH);
-            put_bytes(id.as_bytes(), &mut out);
-            put_varint(ops.len() as u64, &mut out);
+            put_bytes(id.as_bytes(), out);
+            put_varint(ops.len() as u64, out);
             for op in ops {
-                encode_patch_op(op, &mut out);
+                encode_patch_op(op, out);
             }
         }
         ShardOp::Delete { id } => {
             out.push(DELETE);
-            put_bytes(id.as_bytes(), &mut out);
+            put_bytes(id.as_bytes(), out);
         }
     }
-    out
 }
 
 fn encode_patch_op(op: &PatchOp, out: &mut Vec<u8>) {
@@ -144,6 +210,25 @@ mod tests {
             let back = decode(&encode(&op)).unwrap();
             assert_eq!(format!("{back:?}"), format!("{op:?}"));
         }
+    }
+
+    #[test]
+    fn a_batch_holds_its_writes_and_its_position() {
+        let ops = vec![
+            ShardOp::Delete { id: "a".into() },
+            ShardOp::Patch { id: "b".into(), ops: vec![PatchOp::Remove { path: "/x".into() }] },
+        ];
+        let bytes = encode_batch("src-1", r#"{"offset":7}"#, &ops);
+        assert_eq!(source_position(&bytes), Some(("src-1".into(), r#"{"offset":7}"#.into())));
+        let back = decode_any(&bytes).unwrap();
+        assert_eq!(format!("{:?}", back.ops), format!("{ops:?}"));
+        assert_eq!(back.source, Some(("src-1".into(), r#"{"offset":7}"#.into())));
+        let empty = decode_any(&encode_batch("s", "p", &[])).unwrap();
+        assert!(empty.ops.is_empty());
+        assert!(decode_any(&bytes[..bytes.len() - 1]).is_err());
+        let single = decode_any(&encode(&ops[0])).unwrap();
+        assert_eq!((single.ops.len(), single.source), (1, None));
+        assert_eq!(source_position(&encode(&ops[0])), None);
     }
 
     #[test]

@@ -117,8 +117,8 @@ fn apply(p: &CollectionPipeline, entries: &[LogEntry]) -> bool {
         match entry {
             LogEntry::Record { offset, payload } => {
                 bytes += payload.len() as u64;
-                match record::decode(payload) {
-                    Ok(op) => records.push((*offset, op)),
+                match record::decode_any(payload) {
+                    Ok(decoded) => records.extend(decoded.ops.into_iter().map(|op| (*offset, op))),
                     Err(e) => problems.push((format!("log record {offset} cannot be read: {e}"), true)),
                 }
             }
@@ -192,6 +192,11 @@ pub(super) fn report(p: &CollectionPipeline, message: String, damaged: bool) {
 fn truncate(p: &CollectionPipeline, applied: u64) -> u64 {
     if let Err(e) = p.collection.sync_wal() {
         report(p, format!("syncing the shards before truncating the log: {e}"), false);
+        return 0;
+    }
+    // The records about to go may hold the sources' latest positions.
+    if let Err(e) = p.positions.persist() {
+        report(p, format!("writing the sources' positions before truncating the log: {e}"), false);
         return 0;
     }
     if let Err(e) = p.log.truncate_below(applied + 1) {

@@ -13,6 +13,7 @@ mod disk;
 mod error;
 mod indexer;
 mod pipeline;
+mod positions;
 mod upkeep;
 
 use std::collections::HashMap;
@@ -26,6 +27,7 @@ pub use error::IngestError;
 pub use pipeline::{Accepted, CollectionPipeline, PipelineStats, Written};
 
 use crate::log::FileLogOptions;
+use crate::source::Sources;
 
 /// Settings of the write path.
 #[derive(Debug, Clone)]
@@ -68,6 +70,8 @@ pub struct Ingest {
     pipelines: Mutex<Pipelines>,
     /// Taken by the one collection compacting at a time.
     compaction_slot: Arc<AtomicBool>,
+    /// Every collection's sources.
+    sources: Sources,
 }
 
 /// The running pipelines, by workspace and collection; none start once shut down.
@@ -79,15 +83,34 @@ struct Pipelines {
 
 impl Ingest {
     /// The write path over `store`. Every existing collection's indexer starts at once and
-    /// applies what its log holds beyond what the collection applied before.
+    /// applies what its log holds beyond what the collection applied before; then its
+    /// sources start, each where its log says it stopped.
     pub fn open(store: Arc<Store>, options: IngestOptions) -> Result<Arc<Ingest>, IngestError> {
-        let ingest = Arc::new(Ingest { store, options, pipelines: Mutex::default(), compaction_slot: Arc::default() });
+        let ingest = Arc::new_cyclic(|me| Ingest {
+            store,
+            options,
+            pipelines: Mutex::default(),
+            compaction_slot: Arc::default(),
+            sources: Sources::new(me.clone()),
+        });
+        let mut collections = Vec::new();
         for ws in ingest.store.workspaces()? {
             for name in ingest.store.collections(&ws)? {
                 ingest.collection(&ws, &name)?;
+                collections.push((ws.clone(), name));
+            }
+        }
+        for (ws, name) in collections {
+            if let Err(e) = ingest.sources.start_collection(&ws, &name) {
+                tracing::error!(collection = %format!("{ws}.{name}"), error = %e, "the collection's sources cannot start");
             }
         }
         Ok(ingest)
+    }
+
+    /// Every collection's sources.
+    pub fn sources(&self) -> &Sources {
+        &self.sources
     }
 
     /// The store written to.
@@ -136,6 +159,7 @@ impl Ingest {
     /// Closes the pipeline of `ws.name` before the collection is dropped: its indexer stops
     /// and its log refuses appends, so nothing touches the directory once it is gone.
     pub fn close(&self, ws: &str, name: &str) {
+        self.sources.stop_collection(ws, name);
         let closed = self.pipelines.lock().ok().and_then(|mut p| p.running.remove(&(ws.to_owned(), name.to_owned())));
         if let Some(p) = closed {
             p.close();
@@ -157,6 +181,7 @@ impl Ingest {
     /// Stops every indexer and waits for them (what was appended stays in the logs, to be
     /// applied at the next start); no pipeline starts after it.
     pub fn shutdown(&self) {
+        self.sources.shutdown();
         let pipelines: Vec<_> = match self.pipelines.lock() {
             Ok(mut p) => {
                 p.shut_down = true;

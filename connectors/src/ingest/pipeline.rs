@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use cairn_storage::{document, record, Collection, ShardOp, StorageError, Store, WriteOp};
 
+use super::positions::SourcePositions;
 use super::{disk, indexer, IngestError, IngestOptions};
 use crate::log::{FileLog, Log};
 
@@ -92,6 +93,8 @@ pub struct CollectionPipeline {
     pub(super) store: Arc<Store>,
     pub(super) collection: Arc<Collection>,
     pub(super) log: Arc<dyn Log>,
+    /// Where each source writing here stands.
+    pub(super) positions: SourcePositions,
     pub(super) options: IngestOptions,
     pub(super) progress: Mutex<Progress>,
     pub(super) progress_changed: Condvar,
@@ -115,12 +118,14 @@ impl CollectionPipeline {
         let applied = collection.log_offset();
         let log = FileLog::open(&collection.dir().join("log"), options.log.clone(), collection.max_log_offset())?;
         let log_bytes = log.size_bytes();
+        let positions = SourcePositions::open(collection.dir(), &log)?;
         let pipeline = Arc::new(CollectionPipeline {
             ws: ws.to_owned(),
             name: name.to_owned(),
             store,
             collection,
             log: Arc::new(log),
+            positions,
             options: options.clone(),
             // What the log holds beyond `applied` counts as lag until it is replayed.
             progress: Mutex::new(Progress { applied, appended_bytes: log_bytes, ..Progress::default() }),
@@ -179,6 +184,42 @@ impl CollectionPipeline {
             })
             .collect();
         Ok(Written { outcomes, last_offset })
+    }
+
+    /// Checks and appends a source's batch as one record: `ops`, and the `position` source
+    /// `source` reaches with them, durable together. Documents that fail their check are
+    /// refused alone (their outcome says why; the position still moves past them); the batch
+    /// as a whole waits and is refused like [`CollectionPipeline::write`]. Every accepted
+    /// write of the batch has the batch's offset.
+    pub fn write_batch(&self, source: &str, position: &str, ops: Vec<WriteOp>) -> Result<Written, IngestError> {
+        let prepared = self.collection.prepare(ops);
+        let taken: Vec<ShardOp> = prepared.iter().filter_map(|p| p.as_ref().ok()).cloned().collect();
+        let payload = record::encode_batch(source, position, &taken);
+        drop(taken);
+        let bytes = payload.len() as u64;
+        if !prepared.iter().all(|p| matches!(p, Ok(ShardOp::Delete { .. }) | Err(_))) {
+            self.check_space(bytes)?;
+        }
+        self.admit()?;
+        let range = self.log.append(vec![payload]).map_err(IngestError::from_log)?;
+        self.appended(&range, bytes)?;
+        let offset = *range.end();
+        self.positions.appended(source, offset, position);
+        let outcomes = prepared.into_iter().map(|p| p.map(|op| Accepted { offset, id: id_of(&op) })).collect();
+        Ok(Written { outcomes, last_offset: offset })
+    }
+
+    /// The position source `source` reached with its last durable batch (None: it has
+    /// appended none).
+    pub fn source_position(&self, source: &str) -> Option<String> {
+        self.positions.get(source)
+    }
+
+    /// Forgets the position of source `source` (it was removed).
+    pub fn forget_source(&self, source: &str) -> Result<(), IngestError> {
+        self.positions
+            .forget(source)
+            .map_err(|e| IngestError::Storage(StorageError::Io { context: "writing the sources' positions".into(), source: e }))
     }
 
     /// Refuses a write of `bytes` unless the disk has room, beyond the reserve, to index it

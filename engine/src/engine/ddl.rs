@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use cairn_connectors::SourceError;
 use cairn_storage::{Collection, CollectionConfig, StorageError};
 
 use super::Engine;
@@ -33,7 +34,7 @@ impl Engine {
                 missing_ok(self.drop_workspace_with(name, *cascade), *if_exists)?;
                 "DROP SCHEMA"
             }
-            Ddl::CreateCollection { name, if_not_exists, options } => {
+            Ddl::CreateCollection { name, if_not_exists, options, source } => {
                 let ws = self.workspace_of(session, name);
                 let defaults = CollectionConfig::default();
                 let config = CollectionConfig {
@@ -42,8 +43,19 @@ impl Engine {
                     retention_micros: options.retention_micros,
                     ..defaults
                 };
-                let created = self.create_collection(&ws, &name.collection, config).map(|_| ());
-                exists_ok(created, *if_not_exists)?;
+                let created = self.create_collection(&ws, &name.collection, config).map(|_| true);
+                let created = match created {
+                    Err(EngineError::Storage(StorageError::AlreadyExists { .. })) if *if_not_exists => false,
+                    other => other?,
+                };
+                // A collection that already existed keeps its sources, as PostgreSQL leaves a
+                // table that exists alone.
+                if let (true, Some(spec)) = (created, source) {
+                    if let Err(e) = self.ingest.sources().add(&ws, &name.collection, spec.clone()) {
+                        let _ = self.drop_collection(&ws, &name.collection);
+                        return Err(source_error(e));
+                    }
+                }
                 "CREATE TABLE"
             }
             Ddl::DropCollection { name, if_exists } => {
@@ -87,5 +99,14 @@ impl Engine {
         // Its indexer stops and its log refuses writes before its directory goes.
         self.ingest.close(ws, name);
         Ok(self.store.drop_collection(ws, name)?)
+    }
+}
+
+/// A source's error as the engine's: a wrong definition is the user's, the rest the system's.
+pub(super) fn source_error(e: SourceError) -> EngineError {
+    match e {
+        SourceError::Invalid(m) => EngineError::Storage(StorageError::InvalidArgument(m)),
+        SourceError::Ingest(e) => EngineError::Ingest(e),
+        other => EngineError::Task(other.to_string()),
     }
 }

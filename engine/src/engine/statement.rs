@@ -169,7 +169,7 @@ impl Engine {
             table.is_some_and(|t| pg_catalog.as_ref().is_some_and(|p| p.table_exist(&t)))
         };
         let system = |name: &ObjectName| {
-            is_system(name) && (name.0.len() > 1 || in_pg_catalog(name)) && !pg_catalog::names_stat_ingest(name)
+            is_system(name) && (name.0.len() > 1 || in_pg_catalog(name)) && !pg_catalog::names_live_stats(name)
         };
         let reads_data =
             visit_relations(s.as_ref(), |name| if system(name) { ControlFlow::Continue(()) } else { ControlFlow::Break(()) })

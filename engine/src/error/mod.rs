@@ -85,10 +85,10 @@ impl From<&StorageError> for SqlState {
         match e {
             StorageError::NotFound { kind: ObjectKind::Workspace, .. } => SqlState::InvalidSchemaName,
             StorageError::NotFound { kind: ObjectKind::Collection, .. } => SqlState::UndefinedTable,
-            StorageError::NotFound { kind: ObjectKind::Document, .. } => SqlState::UndefinedObject,
+            StorageError::NotFound { kind: ObjectKind::Document | ObjectKind::Source, .. } => SqlState::UndefinedObject,
             StorageError::AlreadyExists { kind: ObjectKind::Workspace, .. } => SqlState::DuplicateSchema,
             StorageError::AlreadyExists { kind: ObjectKind::Collection, .. } => SqlState::DuplicateTable,
-            StorageError::AlreadyExists { kind: ObjectKind::Document, .. } => SqlState::DuplicateObject,
+            StorageError::AlreadyExists { kind: ObjectKind::Document | ObjectKind::Source, .. } => SqlState::DuplicateObject,
             StorageError::Json { .. } => SqlState::InvalidTextRepresentation,
             StorageError::InvalidDocument(_) | StorageError::Patch { .. } | StorageError::InvalidArgument(_) => {
                 SqlState::InvalidParameterValue

@@ -2,10 +2,12 @@
 //! its own `CREATE/DROP WORKSPACE|COLLECTION` (which SQL parsers do not know, so they are read
 //! from the text) and the standard `CREATE/DROP SCHEMA|TABLE` mapped onto them.
 
+use cairn_connectors::SourceSpec;
 use datafusion::sql::sqlparser::ast::{ObjectType, SchemaName, Statement};
 
 use super::ast::{object_table_name, split_name, table_name, TableName};
 use super::collection_options::{collection_options, CollectionOptions};
+use super::source_clause::source_clause;
 use crate::error::{EngineError, Result};
 
 /// A workspace or collection definition statement.
@@ -15,9 +17,9 @@ pub(crate) enum Ddl {
     CreateWorkspace { name: String, if_not_exists: bool },
     /// `DROP WORKSPACE` / `DROP SCHEMA`.
     DropWorkspace { name: String, if_exists: bool, cascade: bool },
-    /// `CREATE COLLECTION [WITH (…)]` / `CREATE TABLE` (column definitions are accepted and
-    /// ignored: collections are schemaless).
-    CreateCollection { name: TableName, if_not_exists: bool, options: CollectionOptions },
+    /// `CREATE COLLECTION [FROM <source> (…)] [WITH (…)]` / `CREATE TABLE` (column
+    /// definitions are accepted and ignored: collections are schemaless).
+    CreateCollection { name: TableName, if_not_exists: bool, options: CollectionOptions, source: Option<SourceSpec> },
     /// `DROP COLLECTION` / `DROP TABLE`.
     DropCollection { name: TableName, if_exists: bool },
 }
@@ -41,14 +43,19 @@ pub(crate) fn parse_cairn_ddl(sql: &str) -> Result<Option<Ddl>> {
         _ => (false, rest),
     };
     let name = words.get(name_at).ok_or_else(|| EngineError::Invalid(format!("{} {} needs a name", kw[0], kw[1])))?;
-    let tail = &kw[name_at + 1..];
+    // The clauses after the name, as text: `FROM <source> (…)`, then `WITH (…)`.
+    let mut clauses = words.get(name_at + 1).map_or("", |word| &text[word.as_ptr() as usize - text.as_ptr() as usize..]);
+    let mut source = None;
+    if create && !workspace && kw.get(name_at + 1).is_some_and(|w| *w == "FROM") {
+        let (spec, rest) = source_clause(clauses)?;
+        source = Some(spec);
+        clauses = rest.trim();
+    }
+    let upper_clauses = clauses.to_ascii_uppercase();
+    let tail: Vec<&str> = upper_clauses.split_whitespace().collect();
     let with = create && !workspace && tail.first().is_some_and(|w| *w == "WITH" || w.starts_with("WITH("));
-    let config = match words.get(name_at + 1) {
-        // The clause runs from its word (a slice of `text`) to the end.
-        Some(word) if with => collection_options(&text[word.as_ptr() as usize - text.as_ptr() as usize..])?,
-        _ => CollectionOptions::default(),
-    };
-    let cascade = match tail {
+    let config = if with { collection_options(clauses)? } else { CollectionOptions::default() };
+    let cascade = match tail.as_slice() {
         [] => false,
         [_, ..] if with => false,
         ["CASCADE"] if workspace && !create => true,
@@ -61,7 +68,7 @@ pub(crate) fn parse_cairn_ddl(sql: &str) -> Result<Option<Ddl>> {
         }
         (true, true) => Ddl::CreateWorkspace { name: parts[0].clone(), if_not_exists: flag },
         (true, false) => Ddl::DropWorkspace { name: parts[0].clone(), if_exists: flag, cascade },
-        (false, true) => Ddl::CreateCollection { name: table_name(parts)?, if_not_exists: flag, options: config },
+        (false, true) => Ddl::CreateCollection { name: table_name(parts)?, if_not_exists: flag, options: config, source },
         (false, false) => Ddl::DropCollection { name: table_name(parts)?, if_exists: flag },
     }))
 }
@@ -80,6 +87,7 @@ pub(crate) fn standard_ddl(stmt: &Statement) -> Result<Option<Ddl>> {
             name: object_table_name(&ct.name)?,
             if_not_exists: ct.if_not_exists,
             options: CollectionOptions::default(),
+            source: None,
         }),
         Statement::Drop { object_type: ObjectType::Schema, names, if_exists, cascade, .. } if names.len() == 1 => {
             let t = object_table_name(&names[0])?;
@@ -104,8 +112,16 @@ mod tests {
                 name: TableName { workspace: Some("ws".into()), collection: "Events".into() },
                 if_not_exists: true,
                 options: CollectionOptions::default(),
+                source: None,
             })
         );
+        let Some(Ddl::CreateCollection { options, source: Some(SourceSpec::Files(f)), .. }) =
+            parse_cairn_ddl("CREATE COLLECTION ev FROM FILES (path = '/d/*.json') WITH (shards = 3)").unwrap()
+        else {
+            panic!("not a collection with a source");
+        };
+        assert_eq!((f.path.as_str(), options.shards), ("/d/*.json", Some(3)));
+        assert!(parse_cairn_ddl("CREATE COLLECTION ev FROM FILES (path = '/d') extra").is_err());
         let Some(Ddl::CreateCollection { options: config, .. }) =
             parse_cairn_ddl("CREATE COLLECTION ev WITH (retention = '1 day', shards = 3);").unwrap()
         else {

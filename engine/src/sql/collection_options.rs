@@ -47,7 +47,7 @@ pub(crate) fn collection_options(text: &str) -> Result<CollectionOptions> {
 }
 
 /// The comma-separated items of `text`, commas inside single quotes kept.
-fn split_outside_quotes(text: &str) -> Vec<&str> {
+pub(super) fn split_outside_quotes(text: &str) -> Vec<&str> {
     let (mut items, mut start, mut quoted) = (Vec::new(), 0, false);
     for (i, c) in text.char_indices() {
         match c {
@@ -63,7 +63,7 @@ fn split_outside_quotes(text: &str) -> Vec<&str> {
     items.into_iter().filter(|i| !i.is_empty()).collect()
 }
 
-fn unquote(v: &str) -> &str {
+pub(super) fn unquote(v: &str) -> &str {
     v.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')).unwrap_or(v)
 }
 

@@ -10,6 +10,7 @@ mod collection_options;
 pub(crate) mod column_names;
 mod dml;
 mod hint;
+mod source_clause;
 mod text;
 mod undefined;
 

@@ -12,6 +12,7 @@ mod offsets;
 mod params;
 mod queries;
 mod results;
+mod sources;
 mod workspaces;
 
 use std::net::SocketAddr;
@@ -72,6 +73,10 @@ pub(crate) fn router(engine: Arc<Engine>, ingest: Arc<Ingest>, auth: Auth, limit
         .route("/collections", get(workspaces::all_collections))
         .route("/ws/{ws}/collections", get(workspaces::collections).post(workspaces::create_collection))
         .route("/ws/{ws}/collections/{c}", get(workspaces::collection).delete(workspaces::drop_collection))
+        .route("/ws/{ws}/collections/{c}/sources", get(sources::list).post(sources::create))
+        .route("/ws/{ws}/collections/{c}/sources/{id}", get(sources::show).delete(sources::delete))
+        .route("/ws/{ws}/collections/{c}/sources/{id}/suspend", post(sources::suspend))
+        .route("/ws/{ws}/collections/{c}/sources/{id}/resume", post(sources::resume))
         .route("/ws/{ws}/collections/{c}/docs", post(documents::add).patch(documents::patch).delete(documents::delete))
         .route("/ws/{ws}/collections/{c}/offsets/commit", post(offsets::commit))
         .route("/queries", post(queries::run))

@@ -12,6 +12,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::body::JsonBody;
+use super::sources::{sources_of, SourceRequest};
 use super::{Api, ApiError, Caller};
 
 type Reply = Result<Json<Value>, ApiError>;
@@ -32,6 +33,9 @@ pub(super) struct CreateCollection {
     event_time_info: Option<EventTimeInfo>,
     #[serde(default)]
     shards: Option<u32>,
+    /// Sources the collection follows from the start.
+    #[serde(default)]
+    sources: Vec<SourceRequest>,
 }
 
 /// Which field holds a document's event time.
@@ -141,11 +145,24 @@ pub(super) async fn create_collection(
         config.retention_micros = Some(secs.saturating_mul(1_000_000));
     }
     config.event_time_field = body.event_time_info.map(|e| e.field);
-    let (engine, name, ws2) = (api.engine.clone(), body.name.clone(), ws.clone());
-    let c: Arc<Collection> = tokio::task::spawn_blocking(move || engine.create_collection(&ws2, &name, config))
-        .await
-        .map_err(|e| ApiError::internal(format!("creating the collection failed: {e}")))??;
-    Ok(Json(json!({ "data": collection_json(&ws, &body.name, &c) })))
+    // Every source is checked before anything is created.
+    let specs = body.sources.into_iter().map(SourceRequest::spec).collect::<Result<Vec<_>, _>>()?;
+    let (a, name, ws2) = (api.clone(), body.name.clone(), ws.clone());
+    let c: Arc<Collection> = tokio::task::spawn_blocking(move || -> Result<Arc<Collection>, ApiError> {
+        let c = a.engine.create_collection(&ws2, &name, config)?;
+        for spec in specs {
+            if let Err(e) = a.ingest.sources().add(&ws2, &name, spec) {
+                let _ = a.engine.drop_collection(&ws2, &name);
+                return Err(e.into());
+            }
+        }
+        Ok(c)
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("creating the collection failed: {e}")))??;
+    let mut data = collection_json(&ws, &body.name, &c);
+    data["sources"] = json!(sources_of(&api, &ws, &body.name));
+    Ok(Json(json!({ "data": data })))
 }
 
 /// `GET /ws/{ws}/collections/{c}`.
@@ -171,6 +188,7 @@ pub(super) async fn collection(
             ("log_size".to_owned(), json!(p.log_bytes)),
         ]);
     }
+    data["sources"] = json!(sources_of(&api, &ws, &c));
     Ok(Json(json!({ "data": data })))
 }
 

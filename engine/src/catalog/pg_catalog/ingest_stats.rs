@@ -17,9 +17,13 @@ use datafusion::sql::sqlparser::ast::ObjectName;
 /// The table's name in `pg_catalog`.
 pub(super) const PG_STAT_INGEST: &str = "pg_stat_ingest";
 
-/// Whether `name` names the table: `pg_stat_ingest`, qualified or not.
-pub(crate) fn names_stat_ingest(name: &ObjectName) -> bool {
-    name.0.last().and_then(|p| p.as_ident()).is_some_and(|i| i.value.eq_ignore_ascii_case(PG_STAT_INGEST))
+/// Whether `name` names one of the tables of live figures, `pg_stat_ingest` or
+/// `pg_stat_sources`, qualified or not: they are read when planned, and reading them needs
+/// the privilege to read data.
+pub(crate) fn names_live_stats(name: &ObjectName) -> bool {
+    name.0.last().and_then(|p| p.as_ident()).is_some_and(|i| {
+        i.value.eq_ignore_ascii_case(PG_STAT_INGEST) || i.value.eq_ignore_ascii_case(super::source_stats::PG_STAT_SOURCES)
+    })
 }
 
 /// The table as the pipelines of `ingest` stand now.

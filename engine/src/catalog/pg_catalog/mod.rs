@@ -6,11 +6,13 @@
 //! columns are `jsonb` ([`tables`]), the current schema is the session's workspace and
 //! `version()` names the PostgreSQL release Cairn speaks for ([`functions`]), and catalog
 //! queries are adapted to what DataFusion plans ([`rewrite`]). Cairn's write path shows its
-//! figures there too, in `pg_stat_ingest` ([`ingest_stats`]).
+//! figures there too, in `pg_stat_ingest` ([`ingest_stats`]), and its sources theirs in
+//! `pg_stat_sources` ([`source_stats`]).
 
 mod functions;
 mod ingest_stats;
 mod rewrite;
+mod source_stats;
 mod tables;
 
 use std::sync::Arc;
@@ -25,7 +27,7 @@ use datafusion_pg_catalog::setup_pg_catalog;
 
 pub(crate) use functions::session_user;
 pub use functions::SERVER_VERSION;
-pub(crate) use ingest_stats::names_stat_ingest;
+pub(crate) use ingest_stats::names_live_stats;
 pub(crate) use rewrite::adapt_catalog_query;
 
 use crate::error::{EngineError, Result};

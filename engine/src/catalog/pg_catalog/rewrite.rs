@@ -47,7 +47,7 @@ pub(crate) fn adapt_catalog_query(statement: &mut Statement) {
     // PostgreSQL searches pg_catalog first; the rewriter before this one qualifies only the
     // tables it knows.
     let _visited = visit_relations_mut(statement, |name| {
-        if name.0.len() == 1 && super::ingest_stats::names_stat_ingest(name) {
+        if name.0.len() == 1 && super::ingest_stats::names_live_stats(name) {
             name.0.insert(0, ObjectNamePart::Identifier(Ident::new(super::PG_CATALOG)));
         }
         ControlFlow::<()>::Continue(())

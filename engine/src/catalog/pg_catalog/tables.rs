@@ -1,7 +1,7 @@
 //! `pg_catalog`'s tables as Cairn shows them: collections' dynamically typed columns read as
 //! `jsonb`, `pg_class` with `reloptions`, and the constraint and index tables (which describe
 //! PostgreSQL's own system tables) empty with `int2[]` key columns; and Cairn's own
-//! `pg_stat_ingest` ([`super::ingest_stats`]).
+//! `pg_stat_ingest` ([`super::ingest_stats`]) and `pg_stat_sources` ([`super::source_stats`]).
 
 use std::fmt;
 use std::sync::Arc;
@@ -16,6 +16,7 @@ use datafusion::logical_expr::{col, lit, when, Expr, LogicalPlanBuilder};
 use datafusion_pg_catalog::pg_catalog::catalog_info::CatalogInfo;
 
 use super::ingest_stats::{self, PG_STAT_INGEST};
+use super::source_stats::{self, PG_STAT_SOURCES};
 use crate::types::variant::{is_dynamic, VARIANT};
 
 /// The catalog as pg_catalog's tables read it: a collection's arrays (lists of variants) are
@@ -85,12 +86,16 @@ impl SchemaProvider for PgCatalog {
     fn table_names(&self) -> Vec<String> {
         let mut names = self.inner.table_names();
         names.push(PG_STAT_INGEST.to_owned());
+        names.push(PG_STAT_SOURCES.to_owned());
         names
     }
 
     async fn table(&self, name: &str) -> DFResult<Option<Arc<dyn TableProvider>>> {
         if name.eq_ignore_ascii_case(PG_STAT_INGEST) {
             return Ok(Some(ingest_stats::table(&self.ingest)?));
+        }
+        if name.eq_ignore_ascii_case(PG_STAT_SOURCES) {
+            return Ok(Some(source_stats::table(&self.ingest)?));
         }
         let Some(table) = self.inner.table(name).await? else { return Ok(None) };
         if let Some(arrays) = ARRAY_COLUMNS.iter().find(|(t, _)| name.eq_ignore_ascii_case(t)).map(|(_, a)| a) {
@@ -115,7 +120,7 @@ impl SchemaProvider for PgCatalog {
     }
 
     fn table_exist(&self, name: &str) -> bool {
-        name.eq_ignore_ascii_case(PG_STAT_INGEST) || self.inner.table_exist(name)
+        name.eq_ignore_ascii_case(PG_STAT_INGEST) || name.eq_ignore_ascii_case(PG_STAT_SOURCES) || self.inner.table_exist(name)
     }
 }
 
