@@ -119,7 +119,7 @@ fn a_files_source_loads_every_record_once_through_kills_and_follows_new_files() 
         assert_eq!(typed, [[Some("int".to_owned()), Some("int".to_owned()), Some(total.to_string())]]);
 
         // A new file is picked up; its bad line is counted with its place, the rest loads.
-        publish(input.path(), "late.ndjson", b"{\"key\":\"late-1\"}\n{\"key\":\n{\"key\":\"late-2\"}\n");
+        publish(input.path(), "late.ndjson", b"{\"key\":\"late-1\"}\n{\"key\": }\n{\"key\":\"late-2\"}\n");
         wait_for(&server, "SELECT count(*) FROM commons.followed WHERE key LIKE 'late-%'", 2).await;
         let status = rows(
             &client,

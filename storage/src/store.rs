@@ -96,6 +96,11 @@ impl Store {
         Ok(Store { root: root.to_owned(), res, workspaces: RwLock::new(workspaces), access })
     }
 
+    /// The data directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
     /// The store's roles and API keys.
     pub fn access(&self) -> &Access {
         &self.access

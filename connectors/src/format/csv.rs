@@ -1,7 +1,8 @@
 //! CSV input: a header line naming the columns (or names given), one document per row.
 //! Values are typed the way a user expects from a spreadsheet: an empty field is null,
 //! integers (without leading zeros, so `007` stays text) are ints, decimals are floats,
-//! `true` and `false` are booleans, and everything else is text. A row with more or fewer
+//! `true` and `false` are booleans, and everything else is text (an `_id` column is always
+//! text). A row with more or fewer
 //! fields than there are columns is reported with its line and skipped.
 
 use std::io::Read;
@@ -95,7 +96,15 @@ fn row_document(record: &csv::StringRecord, columns: &[String], line: u64) -> It
             reason: format!("the row has {} fields, but there are {} columns", record.len(), columns.len()),
         });
     }
-    let doc: Object = columns.iter().zip(record.iter()).map(|(name, field)| (name.clone(), typed(field))).collect();
+    let doc: Object = columns
+        .iter()
+        .zip(record.iter())
+        .map(|(name, field)| {
+            // An `_id` is a string, whatever it looks like.
+            let value = if name == "_id" && !field.is_empty() { Value::String(field.to_owned()) } else { typed(field) };
+            (name.clone(), value)
+        })
+        .collect();
     Ok(Value::Object(doc))
 }
 

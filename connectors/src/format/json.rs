@@ -2,8 +2,9 @@
 //! them, told by the first byte that is not white space. The input is cut into top-level
 //! values by a scanner that follows strings and nesting, and each value is parsed alone, so
 //! a malformed one is reported with its line and skipped. A raw line break inside a string
-//! (never valid JSON), or an object opening at the start of a line while another is still
-//! open, ends the malformed value there so that what follows is read again.
+//! (never valid JSON) ends the malformed value there, so that what follows is read again;
+//! a value whose brackets do not balance swallows what follows it up to where they do (or
+//! to the end).
 
 use std::io::Read;
 
@@ -33,7 +34,6 @@ pub(super) struct JsonRecords {
     mode: Mode,
     /// The line the scanner is on.
     line: u64,
-    at_line_start: bool,
     /// The value being cut out, the line it began on, and the scanner's state inside it.
     value: Vec<u8>,
     value_line: u64,
@@ -53,7 +53,6 @@ impl JsonRecords {
             eof: false,
             mode: Mode::Start,
             line: 1,
-            at_line_start: true,
             value: Vec::new(),
             value_line: 1,
             depth: 0,
@@ -90,9 +89,6 @@ impl JsonRecords {
         self.pos += 1;
         if b == b'\n' {
             self.line += 1;
-            self.at_line_start = true;
-        } else if !b.is_ascii_whitespace() {
-            self.at_line_start = false;
         }
     }
 
@@ -146,7 +142,9 @@ impl JsonRecords {
                         continue;
                     }
                     (Mode::Start, _) => self.mode = Mode::Values,
-                    (Mode::Array, b',') => {
+                    // Separators between values are skipped (a comma between top-level
+                    // values is not JSON, but a stray one must not stop the reading).
+                    (Mode::Array | Mode::Values, b',') => {
                         self.take(b);
                         continue;
                     }
@@ -183,10 +181,6 @@ impl JsonRecords {
                 continue;
             }
             match b {
-                b'{' if self.depth > 0 && self.at_line_start && self.mode == Mode::Values => {
-                    // A new document starts while the last one is still open.
-                    return Some(self.finish(false));
-                }
                 b'{' | b'[' => self.depth += 1,
                 b'}' | b']' if self.depth == 0 => {
                     // A top-level scalar ends at the array's end, or a stray bracket.

@@ -118,7 +118,12 @@ fn apply(p: &CollectionPipeline, entries: &[LogEntry]) -> bool {
             LogEntry::Record { offset, payload } => {
                 bytes += payload.len() as u64;
                 match record::decode_any(payload) {
-                    Ok(decoded) => records.extend(decoded.ops.into_iter().map(|op| (*offset, op))),
+                    Ok(decoded) => {
+                        if let Some((source, position)) = &decoded.source {
+                            p.positions.appended(source, *offset, position);
+                        }
+                        records.extend(decoded.ops.into_iter().map(|op| (*offset, op)));
+                    }
                     Err(e) => problems.push((format!("log record {offset} cannot be read: {e}"), true)),
                 }
             }

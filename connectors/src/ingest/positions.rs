@@ -32,6 +32,9 @@ struct Mark {
 pub(super) struct SourcePositions {
     path: PathBuf,
     state: Mutex<State>,
+    /// Held from taking a snapshot of the positions until the file holds it, so writers of
+    /// the file (the indexer, a source being removed) never interleave or go back in time.
+    writing: Mutex<()>,
 }
 
 #[derive(Default)]
@@ -72,7 +75,7 @@ impl SourcePositions {
                 }
             }
         }
-        Ok(SourcePositions { path, state: Mutex::new(State { marks, dirty }) })
+        Ok(SourcePositions { path, state: Mutex::new(State { marks, dirty }), writing: Mutex::new(()) })
     }
 
     /// The position source `id` last reached (None: it has appended nothing yet).
@@ -80,11 +83,16 @@ impl SourcePositions {
         self.state.lock().ok()?.marks.get(id).map(|m| m.position.clone())
     }
 
-    /// Notes that the record at `offset` (durable) took source `id` to `position`.
+    /// Notes that the record at `offset` (durable) took source `id` to `position` (unless a
+    /// later record of it was noted already). The writer notes it after its append, and the
+    /// indexer again as it applies the record, so the position is known before the log may
+    /// drop the record.
     pub(super) fn appended(&self, id: &str, offset: u64, position: &str) {
         if let Ok(mut s) = self.state.lock() {
-            s.marks.insert(id.to_owned(), Mark { offset, position: position.to_owned() });
-            s.dirty = true;
+            if s.marks.get(id).is_none_or(|m| m.offset < offset) {
+                s.marks.insert(id.to_owned(), Mark { offset, position: position.to_owned() });
+                s.dirty = true;
+            }
         }
     }
 
@@ -99,6 +107,7 @@ impl SourcePositions {
     /// Writes the positions to the file when they changed: before the log drops records,
     /// so that every position they held is kept.
     pub(super) fn persist(&self) -> std::io::Result<()> {
+        let _writing = self.writing.lock().map_err(|_| std::io::Error::other("source positions poisoned"))?;
         let bytes = {
             let Ok(mut s) = self.state.lock() else { return Err(std::io::Error::other("source positions poisoned")) };
             if !s.dirty {

@@ -65,11 +65,26 @@ pub struct Sources {
     running: Mutex<HashMap<String, Running>>,
     /// Held while definitions files are read and written.
     definitions: Mutex<()>,
+    /// Held by each operation that starts or stops sources, so that two of them (a resume
+    /// retried, a drop racing an add) never leave two threads on one source.
+    control: Mutex<()>,
+    /// Set at shutdown: nothing starts after it.
+    closed: AtomicBool,
 }
 
 impl Sources {
     pub(crate) fn new(ingest: Weak<Ingest>) -> Sources {
-        Sources { ingest, running: Mutex::default(), definitions: Mutex::default() }
+        Sources {
+            ingest,
+            running: Mutex::default(),
+            definitions: Mutex::default(),
+            control: Mutex::default(),
+            closed: AtomicBool::new(false),
+        }
+    }
+
+    fn control(&self) -> Result<std::sync::MutexGuard<'_, ()>, SourceError> {
+        self.control.lock().map_err(|_| SourceError::Ingest(IngestError::Storage(StorageError::Poisoned)))
     }
 
     fn ingest(&self) -> Result<Arc<Ingest>, SourceError> {
@@ -104,6 +119,8 @@ impl Sources {
     /// Adds a source reading `spec` into collection `ws.name` and starts it; its id.
     pub fn add(&self, ws: &str, name: &str, spec: SourceSpec) -> Result<String, SourceError> {
         spec.check()?;
+        self.check_path(&spec)?;
+        let _control = self.control()?;
         let def = SourceDef { id: format!("src_{}", uuid::Uuid::new_v4().simple()), spec, paused: false };
         {
             let _guard = self.definitions.lock().map_err(|_| IngestError::Storage(StorageError::Poisoned))?;
@@ -117,8 +134,33 @@ impl Sources {
         Ok(id)
     }
 
+    /// Refuses a files source that would read the data directory (roles' secrets, the
+    /// collection's own files).
+    fn check_path(&self, spec: &SourceSpec) -> Result<(), SourceError> {
+        let SourceSpec::Files(f) = spec;
+        let root = self.ingest()?.store().root().to_owned();
+        let root = std::fs::canonicalize(&root).unwrap_or(root);
+        // The part of the path before any glob character, resolved as far as it exists.
+        let literal: PathBuf = std::path::Path::new(&f.path)
+            .components()
+            .take_while(|c| !c.as_os_str().to_string_lossy().contains(['*', '?', '[']))
+            .collect();
+        let mut resolved = literal;
+        while !resolved.exists() && resolved.pop() {}
+        let resolved = std::fs::canonicalize(&resolved).unwrap_or(resolved);
+        // Inside it, or above it (a directory or `**` pattern would reach into it).
+        if resolved.starts_with(&root) || root.starts_with(&resolved) {
+            return Err(SourceError::Invalid(format!(
+                "a files source may not read Cairn's data directory ({}) or a directory holding it",
+                root.display()
+            )));
+        }
+        Ok(())
+    }
+
     /// Removes source `id` of collection `ws.name`: it stops, and its position is forgotten.
     pub fn remove(&self, ws: &str, name: &str, id: &str) -> Result<(), SourceError> {
+        let _control = self.control()?;
         self.update(ws, name, id, |defs| defs.retain(|d| d.id != id))?;
         if let Some(mut r) = self.take(id) {
             r.halt();
@@ -130,6 +172,7 @@ impl Sources {
 
     /// Pauses source `id` (it stays paused across restarts) or resumes it where it stopped.
     pub fn set_paused(&self, ws: &str, name: &str, id: &str, paused: bool) -> Result<(), SourceError> {
+        let _control = self.control()?;
         let mut def = None;
         self.update(ws, name, id, |defs| {
             for d in defs.iter_mut().filter(|d| d.id == id) {
@@ -164,6 +207,7 @@ impl Sources {
 
     /// Starts the sources defined for collection `ws.name` (at server start).
     pub(crate) fn start_collection(&self, ws: &str, name: &str) -> Result<(), SourceError> {
+        let _control = self.control()?;
         for def in self.read_definitions(ws, name)? {
             self.launch(ws, name, def, None)?;
         }
@@ -172,6 +216,7 @@ impl Sources {
 
     /// Stops the sources of collection `ws.name` (before it is dropped).
     pub(crate) fn stop_collection(&self, ws: &str, name: &str) {
+        let _control = self.control.lock();
         let stopped: Vec<Running> = match self.running.lock() {
             Ok(mut running) => {
                 let ids: Vec<String> =
@@ -187,6 +232,8 @@ impl Sources {
 
     /// Stops every source.
     pub(crate) fn shutdown(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+        let _control = self.control.lock();
         let stopped: Vec<Running> = match self.running.lock() {
             Ok(mut running) => running.drain().map(|(_, r)| r).collect(),
             Err(_) => return,
@@ -218,6 +265,13 @@ impl Sources {
     /// Registers `def` and, unless it is paused, starts its thread; its figures go on from
     /// `previous` (a source paused or resumed).
     fn launch(&self, ws: &str, name: &str, def: SourceDef, previous: Option<SourceStatus>) -> Result<(), SourceError> {
+        if self.closed.load(Ordering::SeqCst) {
+            return Err(SourceError::Ingest(IngestError::ShutDown));
+        }
+        // The source's old thread (if any) ends before a new one starts.
+        if let Some(mut old) = self.take(&def.id) {
+            old.halt();
+        }
         let state = if def.paused { SourceState::Paused } else { SourceState::Starting };
         let mut status = previous.unwrap_or_else(|| SourceStatus::new(state));
         status.state = state;
@@ -243,9 +297,7 @@ impl Sources {
         };
         let running = Running { workspace: ws.to_owned(), collection: name.to_owned(), def, status, stop, thread };
         let mut all = self.running.lock().map_err(|_| IngestError::Storage(StorageError::Poisoned))?;
-        if let Some(mut old) = all.insert(running.def.id.clone(), running) {
-            old.halt();
-        }
+        all.insert(running.def.id.clone(), running);
         Ok(())
     }
 }
@@ -271,6 +323,7 @@ impl Run {
         while !self.stopped() {
             match self.follow() {
                 Ok(()) => return,
+                Err(SourceError::Ingest(IngestError::ShutDown)) => return,
                 Err(e) => {
                     let message = e.to_string();
                     tracing::warn!(source = %self.id, collection = %format!("{}.{}", self.ws, self.name), error = %message, retry_in = ?backoff, "source failed");
@@ -310,7 +363,11 @@ impl Run {
     /// Opens the source at its durable position and appends its batches until stopped (Ok)
     /// or until something fails.
     fn follow(&self) -> Result<(), SourceError> {
-        let pipeline = self.pipeline()?;
+        let pipeline = match self.pipeline() {
+            // The collection was dropped: the source ends with it.
+            Err(SourceError::Ingest(IngestError::Storage(StorageError::NotFound { .. }))) => return Ok(()),
+            other => other?,
+        };
         let mut source = self.spec.open(pipeline.source_position(&self.id).as_deref())?;
         let limits = BatchLimits::default();
         let mut healthy = false;

@@ -61,7 +61,7 @@ fn a_directory_loads_each_file_once_in_name_order_and_resumes_mid_file() {
 #[test]
 fn bad_records_are_rejected_with_their_file_and_line_and_the_rest_loads() {
     let dir = tempfile::tempdir().unwrap();
-    write_old(&dir.path().join("x.json"), b"{\"n\":1}\n{\"n\":\n{\"n\":2}\n");
+    write_old(&dir.path().join("x.json"), b"{\"n\":1}\n{\"n\": }\n{\"n\":2}\n");
     write_old(&dir.path().join("y.json"), b"{\"n\":3}\n");
     let pattern = format!("{}/*.json", dir.path().display());
     let mut source = FileSource::open(FilesSpec { path: pattern, format: Format::Json }, None).unwrap();
