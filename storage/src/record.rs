@@ -26,7 +26,7 @@ pub fn encode(op: &ShardOp) -> Vec<u8> {
 }
 
 /// The record of a source's batch: `ops`, and the `position` of source `source` after them.
-pub fn encode_batch(source: &str, position: &str, ops: &[ShardOp]) -> Vec<u8> {
+pub fn encode_batch<'a>(source: &str, position: &str, ops: impl ExactSizeIterator<Item = &'a ShardOp>) -> Vec<u8> {
     let mut out = Vec::with_capacity(64 + position.len() + 256 * ops.len());
     out.push(BATCH);
     put_bytes(source.as_bytes(), &mut out);
@@ -218,12 +218,12 @@ mod tests {
             ShardOp::Delete { id: "a".into() },
             ShardOp::Patch { id: "b".into(), ops: vec![PatchOp::Remove { path: "/x".into() }] },
         ];
-        let bytes = encode_batch("src-1", r#"{"offset":7}"#, &ops);
+        let bytes = encode_batch("src-1", r#"{"offset":7}"#, ops.iter());
         assert_eq!(source_position(&bytes), Some(("src-1".into(), r#"{"offset":7}"#.into())));
         let back = decode_any(&bytes).unwrap();
         assert_eq!(format!("{:?}", back.ops), format!("{ops:?}"));
         assert_eq!(back.source, Some(("src-1".into(), r#"{"offset":7}"#.into())));
-        let empty = decode_any(&encode_batch("s", "p", &[])).unwrap();
+        let empty = decode_any(&encode_batch("s", "p", [].iter())).unwrap();
         assert!(empty.ops.is_empty());
         assert!(decode_any(&bytes[..bytes.len() - 1]).is_err());
         let single = decode_any(&encode(&ops[0])).unwrap();

@@ -160,18 +160,11 @@ impl CollectionPipeline {
     pub fn write(&self, ops: Vec<WriteOp>) -> Result<Written, IngestError> {
         let prepared = self.collection.prepare(ops);
         let payloads: Vec<Vec<u8>> = prepared.iter().filter_map(|p| p.as_ref().ok()).map(record::encode).collect();
-        let bytes: u64 = payloads.iter().map(|p| p.len() as u64).sum();
         // Nothing to append when every document was refused: the last offset is the log's.
         let (mut next, last_offset) = if payloads.is_empty() {
             (0, self.log.last_offset())
         } else {
-            // Deletes free space once compacted: they are taken however full the disk is.
-            if !prepared.iter().all(|p| matches!(p, Ok(ShardOp::Delete { .. }) | Err(_))) {
-                self.check_space(bytes)?;
-            }
-            self.admit()?;
-            let range = self.log.append(payloads).map_err(IngestError::from_log)?;
-            self.appended(&range, bytes)?;
+            let range = self.append_checked(payloads, &prepared)?;
             (*range.start(), *range.end())
         };
         let outcomes = prepared
@@ -193,16 +186,9 @@ impl CollectionPipeline {
     /// write of the batch has the batch's offset.
     pub fn write_batch(&self, source: &str, position: &str, ops: Vec<WriteOp>) -> Result<Written, IngestError> {
         let prepared = self.collection.prepare(ops);
-        let taken: Vec<ShardOp> = prepared.iter().filter_map(|p| p.as_ref().ok()).cloned().collect();
-        let payload = record::encode_batch(source, position, &taken);
-        drop(taken);
-        let bytes = payload.len() as u64;
-        if !prepared.iter().all(|p| matches!(p, Ok(ShardOp::Delete { .. }) | Err(_))) {
-            self.check_space(bytes)?;
-        }
-        self.admit()?;
-        let range = self.log.append(vec![payload]).map_err(IngestError::from_log)?;
-        self.appended(&range, bytes)?;
+        let taken: Vec<&ShardOp> = prepared.iter().filter_map(|p| p.as_ref().ok()).collect();
+        let payload = record::encode_batch(source, position, taken.into_iter());
+        let range = self.append_checked(vec![payload], &prepared)?;
         let offset = *range.end();
         self.positions.appended(source, offset, position);
         let outcomes = prepared.into_iter().map(|p| p.map(|op| Accepted { offset, id: id_of(&op) })).collect();
@@ -220,6 +206,24 @@ impl CollectionPipeline {
         self.positions
             .forget(source)
             .map_err(|e| IngestError::Storage(StorageError::Io { context: "writing the sources' positions".into(), source: e }))
+    }
+
+    /// Appends `payloads`, the records of the `prepared` writes, once the disk has room for
+    /// them (deletes are taken however full it is) and the indexer is not too far behind;
+    /// their offsets once durable.
+    fn append_checked(
+        &self,
+        payloads: Vec<Vec<u8>>,
+        prepared: &[Result<ShardOp, StorageError>],
+    ) -> Result<RangeInclusive<u64>, IngestError> {
+        let bytes: u64 = payloads.iter().map(|p| p.len() as u64).sum();
+        if !prepared.iter().all(|p| matches!(p, Ok(ShardOp::Delete { .. }) | Err(_))) {
+            self.check_space(bytes)?;
+        }
+        self.admit()?;
+        let range = self.log.append(payloads).map_err(IngestError::from_log)?;
+        self.appended(&range, bytes)?;
+        Ok(range)
     }
 
     /// Refuses a write of `bytes` unless the disk has room, beyond the reserve, to index it

@@ -133,7 +133,7 @@ mod tests {
     use cairn_storage::ShardOp;
 
     fn batch(source: &str, position: &str) -> Vec<u8> {
-        record::encode_batch(source, position, &[ShardOp::Delete { id: "x".into() }])
+        record::encode_batch(source, position, [ShardOp::Delete { id: "x".into() }].iter())
     }
 
     #[test]

@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -44,6 +44,26 @@ impl FilesSpec {
         }
         glob::Pattern::new(&self.path)
             .map_err(|e| SourceError::Invalid(format!("'{}' is not a valid glob pattern: {e}", self.path)))?;
+        Ok(())
+    }
+
+    /// Refuses a path inside the data directory `root` or above it (a directory or a `**`
+    /// pattern there would reach into it).
+    pub(super) fn check_outside(&self, root: &Path) -> Result<(), SourceError> {
+        let root = fs::canonicalize(root).unwrap_or_else(|_| root.to_owned());
+        // The part of the path before any glob character, resolved as far as it exists.
+        let mut resolved: PathBuf = Path::new(&self.path)
+            .components()
+            .take_while(|c| !c.as_os_str().to_string_lossy().contains(['*', '?', '[']))
+            .collect();
+        while !resolved.exists() && resolved.pop() {}
+        let resolved = fs::canonicalize(&resolved).unwrap_or(resolved);
+        if resolved.starts_with(&root) || root.starts_with(&resolved) {
+            return Err(SourceError::Invalid(format!(
+                "a files source may not read Cairn's data directory ({}) or a directory holding it",
+                root.display()
+            )));
+        }
         Ok(())
     }
 

@@ -29,6 +29,14 @@ impl SourceSpec {
         }
     }
 
+    /// Refuses a source that would read Cairn's data directory `root` (roles' secrets, its
+    /// collections' own files).
+    pub fn check_outside(&self, root: &std::path::Path) -> Result<(), SourceError> {
+        match self {
+            SourceSpec::Files(f) => f.check_outside(root),
+        }
+    }
+
     /// What the source reads, in a few words, for status and logs (never a credential).
     pub fn describe(&self) -> String {
         match self {

@@ -63,10 +63,9 @@ impl Running {
 pub struct Sources {
     ingest: Weak<Ingest>,
     running: Mutex<HashMap<String, Running>>,
-    /// Held while definitions files are read and written.
-    definitions: Mutex<()>,
-    /// Held by each operation that starts or stops sources, so that two of them (a resume
-    /// retried, a drop racing an add) never leave two threads on one source.
+    /// Held by each operation that starts or stops sources or changes their definitions, so
+    /// that two of them (a resume retried, a drop racing an add) never leave two threads on
+    /// one source or lose each other's change to a definitions file.
     control: Mutex<()>,
     /// Set at shutdown: nothing starts after it.
     closed: AtomicBool,
@@ -74,13 +73,7 @@ pub struct Sources {
 
 impl Sources {
     pub(crate) fn new(ingest: Weak<Ingest>) -> Sources {
-        Sources {
-            ingest,
-            running: Mutex::default(),
-            definitions: Mutex::default(),
-            control: Mutex::default(),
-            closed: AtomicBool::new(false),
-        }
+        Sources { ingest, running: Mutex::default(), control: Mutex::default(), closed: AtomicBool::new(false) }
     }
 
     fn control(&self) -> Result<std::sync::MutexGuard<'_, ()>, SourceError> {
@@ -119,43 +112,16 @@ impl Sources {
     /// Adds a source reading `spec` into collection `ws.name` and starts it; its id.
     pub fn add(&self, ws: &str, name: &str, spec: SourceSpec) -> Result<String, SourceError> {
         spec.check()?;
-        self.check_path(&spec)?;
+        spec.check_outside(self.ingest()?.store().root())?;
         let _control = self.control()?;
         let def = SourceDef { id: format!("src_{}", uuid::Uuid::new_v4().simple()), spec, paused: false };
-        {
-            let _guard = self.definitions.lock().map_err(|_| IngestError::Storage(StorageError::Poisoned))?;
-            let mut defs = self.read_definitions(ws, name)?;
-            defs.push(def.clone());
-            self.write_definitions(ws, name, &defs)?;
-        }
+        let mut defs = self.read_definitions(ws, name)?;
+        defs.push(def.clone());
+        self.write_definitions(ws, name, &defs)?;
         tracing::info!(source = %def.id, collection = %format!("{ws}.{name}"), reads = %def.spec.describe(), "source added");
         let id = def.id.clone();
         self.launch(ws, name, def, None)?;
         Ok(id)
-    }
-
-    /// Refuses a files source that would read the data directory (roles' secrets, the
-    /// collection's own files).
-    fn check_path(&self, spec: &SourceSpec) -> Result<(), SourceError> {
-        let SourceSpec::Files(f) = spec;
-        let root = self.ingest()?.store().root().to_owned();
-        let root = std::fs::canonicalize(&root).unwrap_or(root);
-        // The part of the path before any glob character, resolved as far as it exists.
-        let literal: PathBuf = std::path::Path::new(&f.path)
-            .components()
-            .take_while(|c| !c.as_os_str().to_string_lossy().contains(['*', '?', '[']))
-            .collect();
-        let mut resolved = literal;
-        while !resolved.exists() && resolved.pop() {}
-        let resolved = std::fs::canonicalize(&resolved).unwrap_or(resolved);
-        // Inside it, or above it (a directory or `**` pattern would reach into it).
-        if resolved.starts_with(&root) || root.starts_with(&resolved) {
-            return Err(SourceError::Invalid(format!(
-                "a files source may not read Cairn's data directory ({}) or a directory holding it",
-                root.display()
-            )));
-        }
-        Ok(())
     }
 
     /// Removes source `id` of collection `ws.name`: it stops, and its position is forgotten.
@@ -190,9 +156,9 @@ impl Sources {
         }
     }
 
-    /// Changes the definitions of `ws.name`, which must hold source `id`.
+    /// Changes the definitions of `ws.name`, which must hold source `id` (the caller holds
+    /// `control`).
     fn update(&self, ws: &str, name: &str, id: &str, change: impl FnOnce(&mut Vec<SourceDef>)) -> Result<(), SourceError> {
-        let _guard = self.definitions.lock().map_err(|_| IngestError::Storage(StorageError::Poisoned))?;
         let mut defs = self.read_definitions(ws, name)?;
         if !defs.iter().any(|d| d.id == id) {
             return Err(not_found(id));
@@ -225,9 +191,7 @@ impl Sources {
             }
             Err(_) => return,
         };
-        for mut r in stopped {
-            r.halt();
-        }
+        halt_all(stopped);
     }
 
     /// Stops every source.
@@ -238,12 +202,7 @@ impl Sources {
             Ok(mut running) => running.drain().map(|(_, r)| r).collect(),
             Err(_) => return,
         };
-        for r in &stopped {
-            r.stop.store(true, Ordering::SeqCst);
-        }
-        for mut r in stopped {
-            r.halt();
-        }
+        halt_all(stopped);
     }
 
     /// Every source with its status, by collection then id.
@@ -299,6 +258,16 @@ impl Sources {
         let mut all = self.running.lock().map_err(|_| IngestError::Storage(StorageError::Poisoned))?;
         all.insert(running.def.id.clone(), running);
         Ok(())
+    }
+}
+
+/// Stops `sources`: all are told first, then each is waited for.
+fn halt_all(sources: Vec<Running>) {
+    for r in &sources {
+        r.stop.store(true, Ordering::SeqCst);
+    }
+    for mut r in sources {
+        r.halt();
     }
 }
 
